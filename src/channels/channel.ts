@@ -1,0 +1,54 @@
+import type { z } from 'zod'
+
+/** What a channel may report after one delivery attempt; failures are values, not throws. */
+export type DeliveryOutcome =
+  | { kind: 'delivered'; detail?: string }
+  | { kind: 'retry'; reason: string; afterMs?: number }
+  | { kind: 'failed'; reason: string }
+
+/** One message to one channel, rendered by the channel into its own format. */
+export interface NotificationMessage {
+  /** The outbox row id; receivers can use it to drop a duplicate delivery. */
+  id: string
+  /** `firing` or `resolved`, as in Alertmanager. */
+  status: 'firing' | 'resolved'
+  severity: string
+  title: string
+  text: string
+  fingerprint: string
+  labels: Record<string, string>
+  annotations: Record<string, string>
+  /** When the event happened (ms since epoch). */
+  at: number
+  /** Link to the object in Keel's UI, when the public URL is known. */
+  url?: string
+}
+
+/** What a channel gets besides its config and the message. */
+export interface SendContext {
+  signal: AbortSignal
+}
+
+/** One kind of notification channel. `channels/index.ts` is the registry array. */
+export interface ChannelDefinition<S extends z.ZodObject = z.ZodObject> {
+  kind: string
+  description: string
+  configSchema: S
+  /** Field names in `configSchema` that hold secrets (redacted in output, encrypted at rest). */
+  secretFields: readonly string[]
+  send(
+    config: z.output<S>,
+    message: NotificationMessage,
+    context: SendContext,
+  ): Promise<DeliveryOutcome>
+}
+
+/** Erases a definition's config type so definitions of several kinds can share one array. */
+export type AnyChannelDefinition = ChannelDefinition<z.ZodObject>
+
+/** Lets a channel file declare its definition with full type inference on `config`. */
+export function defineChannel<S extends z.ZodObject>(
+  definition: ChannelDefinition<S>,
+): AnyChannelDefinition {
+  return definition as unknown as AnyChannelDefinition
+}

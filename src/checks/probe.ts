@@ -1,0 +1,36 @@
+import type { z } from 'zod'
+import type { CheckOutcome } from '../core/checks/index.js'
+
+/** What the engine hands a probe for one run. */
+export interface ProbeContext {
+  /** Aborted when the monitor's timeout passes or Keel shuts down. */
+  signal: AbortSignal
+  timeoutMs: number
+  /** The monitor's Gatus-style conditions, as written (`[STATUS] == 200`). */
+  conditions: readonly string[]
+}
+
+/**
+ * One kind of check. A probe file exports one definition; `registry.ts` lists them all.
+ * `run` never throws for an expected failure: it returns `{ status: 'down', message }`.
+ */
+export interface ProbeDefinition<S extends z.ZodObject = z.ZodObject> {
+  type: string
+  /** One line for `keel --help` and the docs. */
+  description: string
+  /** The type's own fields; merged with `monitorCommonShape` into the monitor schema. */
+  configSchema: S
+  /** Field names in `configSchema` that hold secrets (redacted in output, encrypted at rest). */
+  secretFields: readonly string[]
+  /** A short human description of what is checked (`GET https://example.org/health`). */
+  target(config: z.output<S>): string
+  run(config: z.output<S>, context: ProbeContext): Promise<CheckOutcome>
+}
+
+/** Erases a definition's config type so definitions of several types can share one array. */
+export type AnyProbeDefinition = ProbeDefinition<z.ZodObject>
+
+/** Lets a probe file declare its definition with full type inference on `config`. */
+export function defineProbe<S extends z.ZodObject>(definition: ProbeDefinition<S>): AnyProbeDefinition {
+  return definition as unknown as AnyProbeDefinition
+}

@@ -1,0 +1,2 @@
+export { fingerprint, type Labels } from './fingerprint.js'
+export { alertForTransition, type AlertEvent, type AlertingMonitor } from './monitor-alert.js'

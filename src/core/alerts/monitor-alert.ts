@@ -1,0 +1,71 @@
+import type { StateTransition } from '../checks/index.js'
+import type { Instant } from '../time.js'
+import { fingerprint, type Labels } from './fingerprint.js'
+
+/** An alert firing or resolving, as every source (monitors, ingest) produces it. */
+export interface AlertEvent {
+  fingerprint: string
+  labels: Labels
+  annotations: Record<string, string>
+  status: 'firing' | 'resolved'
+  at: Instant
+  source: string
+}
+
+/** The monitor facts an alert is labelled with. */
+export interface AlertingMonitor {
+  id: string
+  type: string
+  name?: string
+  severity: string
+  labels: Labels
+}
+
+/**
+ * The alert event a monitor's state transition produces, or undefined when the transition is
+ * not worth an alert (leaving pending for up, pausing). Down and degraded share one alert per
+ * monitor so that a degraded → down change updates it instead of opening a second one.
+ */
+export function alertForTransition(
+  monitor: AlertingMonitor,
+  transition: StateTransition,
+): AlertEvent | undefined {
+  const { from, to } = transition
+  const bad = to === 'down' || to === 'degraded'
+  const wasBad = from === 'down' || from === 'degraded'
+  if (!bad && !wasBad && !transition.flappingChanged) return undefined
+  if (to === 'paused' && !wasBad) return undefined
+  const labels: Labels = {
+    ...monitor.labels,
+    alertname: 'MonitorUnhealthy',
+    monitor: monitor.id,
+    monitor_type: monitor.type,
+    severity: to === 'degraded' ? 'warning' : monitor.severity,
+  }
+  // Severity can change between degraded and down; keep it out of the identity.
+  const identity = { ...labels }
+  delete identity.severity
+  const verb = transition.flappingChanged
+    ? transition.flapping
+      ? 'is flapping'
+      : 'stopped flapping'
+    : bad
+      ? `is ${to.toUpperCase()}`
+      : to === 'paused'
+        ? 'was paused'
+        : `is ${to.toUpperCase()} again`
+  return {
+    fingerprint: fingerprint(identity),
+    labels,
+    annotations: {
+      summary: `${monitor.name ?? monitor.id} ${verb}`,
+      description: transition.message,
+      state: to,
+      previousState: from,
+      flapping: String(transition.flapping),
+    },
+    status: bad ? 'firing' : 'resolved',
+    at: transition.at,
+    source: 'monitor',
+  }
+}

@@ -1,0 +1,18 @@
+export type { CheckOutcome, CheckResult, CheckStatus, Metric, MonitorState } from './types.js'
+export {
+  applyCheckOutcome,
+  defaultStatePolicy,
+  initialRuntime,
+  setPaused,
+  type MonitorRuntime,
+  type StateDecision,
+  type StatePolicy,
+  type StateTransition,
+} from './monitor-state.js'
+export {
+  durationField,
+  labelsSchema,
+  monitorCommonShape,
+  monitorIdSchema,
+  type MonitorCommon,
+} from './monitor-spec.js'
