@@ -16,3 +16,4 @@ export {
   monitorIdSchema,
   type MonitorCommon,
 } from './monitor-spec.js'
+export { mergeRollups, summarizeResults, uptimeRatio, type RollupStats } from './rollup.js'

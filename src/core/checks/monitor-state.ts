@@ -132,9 +132,7 @@ export function applyCheckOutcome(
 /** Pauses or resumes a monitor; resuming starts again from pending. */
 export function setPaused(runtime: MonitorRuntime, paused: boolean, now: Instant): StateDecision {
   if (paused === (runtime.state === 'paused')) return { runtime }
-  const next = paused
-    ? { ...runtime, state: 'paused' as const, since: now }
-    : initialRuntime(now)
+  const next = paused ? { ...runtime, state: 'paused' as const, since: now } : initialRuntime(now)
   return {
     runtime: next,
     transition: {

@@ -1,0 +1,104 @@
+import SqliteDatabase from 'better-sqlite3'
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely'
+import pg from 'pg'
+import { migrations } from './migrations.js'
+import type { Database } from './schema.js'
+
+/** The two SQL dialects Keel speaks. */
+export type Dialect = 'sqlite' | 'postgres'
+
+/** Where the store lives: a SQLite file (the default) or a PostgreSQL database. */
+export type StoreLocation =
+  { driver: 'sqlite'; path: string } | { driver: 'postgres'; url: string; poolSize?: number }
+
+/** A Kysely handle over Keel's schema. */
+export type Db = Kysely<Database>
+
+/** A handle or an open transaction: every query function accepts either. */
+export type Executor = Kysely<Database> | Transaction<Database>
+
+/** An open store: the query handle, its dialect, and how to close it. */
+export interface Store {
+  db: Db
+  dialect: Dialect
+  close(): Promise<void>
+}
+
+const dialects = new WeakMap<object, Dialect>()
+
+// int8 and numeric come back from pg as strings; Keel's instants and counts fit in a double.
+const pgTypes = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === 20 || oid === 1700) return (value: string) => Number(value)
+    return pg.types.getTypeParser(oid, format)
+  },
+}
+
+/** Opens (and migrates) the store at `location`. */
+export async function openStore(location: StoreLocation): Promise<Store> {
+  let db: Db
+  let dialect: Dialect
+  if (location.driver === 'sqlite') {
+    const database = new SqliteDatabase(location.path)
+    // WAL lets readers (API) run beside the writer (engine); NORMAL sync is durable in WAL mode
+    // against a process crash, which is what kill -9 tests.
+    database.pragma('journal_mode = WAL')
+    database.pragma('synchronous = NORMAL')
+    database.pragma('busy_timeout = 5000')
+    database.pragma('foreign_keys = ON')
+    db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) })
+    dialect = 'sqlite'
+  } else {
+    const pool = new pg.Pool({
+      connectionString: location.url,
+      max: location.poolSize ?? 10,
+      types: pgTypes,
+    })
+    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+    dialect = 'postgres'
+  }
+  dialects.set(db, dialect)
+  await migrate(db, dialect)
+  return {
+    db,
+    dialect,
+    async close() {
+      await db.destroy()
+    },
+  }
+}
+
+/** Brings the schema up to the newest migration; fails loudly if one does not apply. */
+export async function migrate(db: Db, dialect: Dialect): Promise<void> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations(dialect) },
+  })
+  const { error, results } = await migrator.migrateToLatest()
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown'
+    throw new Error(`store migration ${failed} failed: ${String(error)}`, { cause: error })
+  }
+}
+
+/** The dialect of a handle opened by `openStore` (transactions report their parent's). */
+export function dialectOf(db: Executor): Dialect {
+  return (
+    dialects.get(db) ??
+    (db.getExecutor().adapter.constructor.name.startsWith('Postgres') ? 'postgres' : 'sqlite')
+  )
+}
+
+/**
+ * The row-locking suffix for claiming work. PostgreSQL skips rows another node holds; SQLite has
+ * one writer at a time, so the surrounding transaction already serialises claims.
+ */
+export function skipLocked(db: Executor) {
+  return dialectOf(db) === 'postgres' ? sql`for update skip locked` : sql``
+}
+
+/** Parses a JSON text column, tolerating NULL. */
+export function parseJson<T>(text: string | null | undefined, fallback: T): T {
+  if (text === null || text === undefined || text === '') return fallback
+  return JSON.parse(text) as T
+}

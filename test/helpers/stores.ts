@@ -1,0 +1,72 @@
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pg from 'pg'
+import { openStore, type Store, type StoreLocation } from '../../src/store/dialect.js'
+
+/** One store kind the contract suites run on. */
+export interface StoreKind {
+  name: 'sqlite' | 'postgres'
+  /** Why the kind is skipped on this machine, when it is. */
+  skipReason?: string
+  /** A fresh, empty, migrated store of this kind; `cleanup` removes it. */
+  create(): Promise<{ store: Store; location: StoreLocation; cleanup(): Promise<void> }>
+}
+
+const postgresUrl = process.env.KEEL_TEST_POSTGRES_URL
+
+/** A fresh, empty store location of this kind (a temp file, or a new PostgreSQL database). */
+export async function freshLocation(
+  kind: 'sqlite' | 'postgres',
+): Promise<{ location: StoreLocation; drop(): Promise<void> }> {
+  if (kind === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'keel-test-'))
+    return {
+      location: { driver: 'sqlite', path: join(dir, 'keel.db') },
+      drop: async () => rmSync(dir, { recursive: true, force: true }),
+    }
+  }
+  if (!postgresUrl) throw new Error('KEEL_TEST_POSTGRES_URL is not set')
+  const name = `keel_test_${randomBytes(6).toString('hex')}`
+  const admin = new pg.Client({ connectionString: postgresUrl })
+  await admin.connect()
+  await admin.query(`create database ${name}`)
+  await admin.end()
+  const url = new URL(postgresUrl)
+  url.pathname = `/${name}`
+  return {
+    location: { driver: 'postgres', url: url.toString(), poolSize: 4 },
+    drop: async () => {
+      const client = new pg.Client({ connectionString: postgresUrl })
+      await client.connect()
+      await client.query(`drop database if exists ${name} with (force)`)
+      await client.end()
+    },
+  }
+}
+
+/** SQLite always; PostgreSQL when `KEEL_TEST_POSTGRES_URL` names a server (CI sets it). */
+export const storeKinds: StoreKind[] = (['sqlite', 'postgres'] as const).map((name) => ({
+  name,
+  ...(name === 'postgres' && !postgresUrl
+    ? {
+        skipReason:
+          'PostgreSQL half skipped: set KEEL_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/test) to run it',
+      }
+    : {}),
+  async create() {
+    const { location, drop } = await freshLocation(name)
+    const store = await openStore(location)
+    return {
+      store,
+      location,
+      async cleanup() {
+        await store.close()
+        await drop()
+      },
+    }
+  },
+}))
+
+for (const kind of storeKinds) if (kind.skipReason) console.warn(kind.skipReason)
