@@ -1,4 +1,5 @@
-import type { z } from 'zod'
+import { z } from 'zod'
+import { formatDuration, parseDuration, type Clock } from '../core/time.js'
 
 /** What a channel may report after one delivery attempt; failures are values, not throws. */
 export type DeliveryOutcome =
@@ -27,6 +28,8 @@ export interface NotificationMessage {
 /** What a channel gets besides its config and the message. */
 export interface SendContext {
   signal: AbortSignal
+  /** The time source for signatures and `Retry-After` dates; the system clock when absent. */
+  clock?: Clock
 }
 
 /** One kind of notification channel. `channels/index.ts` is the registry array. */
@@ -51,4 +54,38 @@ export function defineChannel<S extends z.ZodObject>(
   definition: ChannelDefinition<S>,
 ): AnyChannelDefinition {
   return definition as unknown as AnyChannelDefinition
+}
+
+/** The system clock, for callers that do not pass one in `SendContext`. */
+export const systemClock: Clock = { now: () => Date.now() }
+
+/**
+ * A timeout setting written like `10s` or as a number of seconds. Unlike core's `durationField`
+ * it keeps the value as written, so a parsed config parses again to the same value (the outbox
+ * stores parsed specs and `sendNotification` validates them once more).
+ */
+export function timeoutSetting(field: string, defaultValue: string, maxMs = 300_000) {
+  return z
+    .union([z.string(), z.number()])
+    .superRefine((value, ctx) => {
+      const ms = settingMs(value)
+      if (ms === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `${field} must be a duration like 10s or 1m, got ${JSON.stringify(value)}`,
+        })
+      } else if (ms < 100 || ms > maxMs) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `${field} must be between 100ms and ${formatDuration(maxMs)}, got ${formatDuration(ms)}`,
+        })
+      }
+    })
+    .default(defaultValue)
+}
+
+/** Milliseconds of a `timeoutSetting` value; numbers are seconds, as in the rest of keel.yaml. */
+export function settingMs(value: string | number): number | undefined {
+  if (typeof value === 'string') return parseDuration(value)
+  return Number.isFinite(value) ? Math.round(value * 1000) : undefined
 }

@@ -32,14 +32,19 @@ export function parseDuration(text: string): number | undefined {
     total += Number(match[1]) * (unitMs[match[2] as string] as number)
     rest = rest.slice(match[0].length)
   }
-  return Math.round(total)
+  // Hundreds of digits overflow to Infinity, which is no duration.
+  return Number.isFinite(total) ? Math.round(total) : undefined
 }
 
-/** Formats milliseconds as the shortest readable duration (`1h30m`, `20s`, `250ms`). */
+/**
+ * Formats milliseconds as the shortest readable duration (`1h30m`, `20s`, `250ms`, `1s500ms`).
+ * Exact to the millisecond, so a bound message never reads "must be ≤ 1d, got 1d".
+ */
 export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)}ms`
+  const total = Math.round(ms)
+  if (total < 1000) return `${total}ms`
   const parts: string[] = []
-  let rest = Math.round(ms / 1000)
+  let rest = Math.floor(total / 1000)
   for (const [unit, seconds] of [
     ['d', 86_400],
     ['h', 3_600],
@@ -51,5 +56,6 @@ export function formatDuration(ms: number): string {
       rest %= seconds
     }
   }
+  if (total % 1000 > 0) parts.push(`${total % 1000}ms`)
   return parts.join('')
 }

@@ -21,6 +21,8 @@ export function fingerprint(labels: Labels): string {
   let hash = offset64
   const sep = Uint8Array.of(separator)
   for (const name of Object.keys(labels).sort()) {
+    // Prometheus treats an empty value as an absent label; Alertmanager drops them too.
+    if (labels[name] === '') continue
     hash = addBytes(hash, encoder.encode(name))
     hash = addBytes(hash, sep)
     hash = addBytes(hash, encoder.encode(labels[name] as string))

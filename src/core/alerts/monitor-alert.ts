@@ -23,8 +23,9 @@ export interface AlertingMonitor {
 
 /**
  * The alert event a monitor's state transition produces, or undefined when the transition is
- * not worth an alert (leaving pending for up, pausing). Down and degraded share one alert per
- * monitor so that a degraded → down change updates it instead of opening a second one.
+ * not worth an alert (leaving pending for up, pausing a monitor that was neither bad nor
+ * flapping). Down and degraded share one alert per monitor so that a degraded → down change
+ * updates it instead of opening a second one.
  */
 export function alertForTransition(
   monitor: AlertingMonitor,
@@ -34,7 +35,8 @@ export function alertForTransition(
   const bad = to === 'down' || to === 'degraded'
   const wasBad = from === 'down' || from === 'degraded'
   if (!bad && !wasBad && !transition.flappingChanged) return undefined
-  if (to === 'paused' && !wasBad) return undefined
+  if (to === 'paused' && !wasBad && !transition.flappingChanged) return undefined
+  const firing = bad || (transition.flappingChanged && transition.flapping)
   const labels: Labels = {
     ...monitor.labels,
     alertname: 'MonitorUnhealthy',
@@ -45,15 +47,16 @@ export function alertForTransition(
   // Severity can change between degraded and down; keep it out of the identity.
   const identity = { ...labels }
   delete identity.severity
-  const verb = transition.flappingChanged
-    ? transition.flapping
+  const stateWord = bad
+    ? `is ${to.toUpperCase()}`
+    : to === 'paused'
+      ? 'was paused'
+      : `is ${to.toUpperCase()} again`
+  const verb = !transition.flappingChanged
+    ? stateWord
+    : transition.flapping
       ? 'is flapping'
-      : 'stopped flapping'
-    : bad
-      ? `is ${to.toUpperCase()}`
-      : to === 'paused'
-        ? 'was paused'
-        : `is ${to.toUpperCase()} again`
+      : `stopped flapping and ${stateWord}`
   return {
     fingerprint: fingerprint(identity),
     labels,
@@ -64,7 +67,7 @@ export function alertForTransition(
       previousState: from,
       flapping: String(transition.flapping),
     },
-    status: bad ? 'firing' : 'resolved',
+    status: firing ? 'firing' : 'resolved',
     at: transition.at,
     source: 'monitor',
   }

@@ -42,7 +42,7 @@ export interface StateTransition {
   at: Instant
   message: string
   flapping: boolean
-  /** Set when only the flapping flag changed, not the state. */
+  /** Set when flapping started or stopped with this observation (the state may change too). */
   flappingChanged: boolean
 }
 
@@ -124,15 +124,20 @@ export function applyCheckOutcome(
       at: now,
       message: outcome.message,
       flapping,
-      flappingChanged: flappingChanged && !stateChanged,
+      flappingChanged,
     },
   }
 }
 
-/** Pauses or resumes a monitor; resuming starts again from pending. */
+/**
+ * Pauses or resumes a monitor; resuming starts again from pending. Pausing ends flapping, so
+ * that the alert flapping fired is resolved instead of staying firing while nothing is checked.
+ */
 export function setPaused(runtime: MonitorRuntime, paused: boolean, now: Instant): StateDecision {
   if (paused === (runtime.state === 'paused')) return { runtime }
-  const next = paused ? { ...runtime, state: 'paused' as const, since: now } : initialRuntime(now)
+  const next = paused
+    ? { ...runtime, state: 'paused' as const, since: now, flapping: false }
+    : initialRuntime(now)
   return {
     runtime: next,
     transition: {
@@ -141,7 +146,7 @@ export function setPaused(runtime: MonitorRuntime, paused: boolean, now: Instant
       at: now,
       message: paused ? 'paused' : 'resumed',
       flapping: false,
-      flappingChanged: false,
+      flappingChanged: next.flapping !== runtime.flapping,
     },
   }
 }
