@@ -13,7 +13,8 @@ function types(dialect: Dialect) {
     id: pg ? ('bigserial' as const) : ('integer' as const),
     real: pg ? ('double precision' as const) : ('real' as const),
     // bigserial is PostgreSQL's auto-increment; SQLite's is `integer primary key autoincrement`.
-    idColumn: (c: ColumnDefinitionBuilder) => (pg ? c.primaryKey() : c.primaryKey().autoIncrement()),
+    idColumn: (c: ColumnDefinitionBuilder) =>
+      pg ? c.primaryKey() : c.primaryKey().autoIncrement(),
     // SQLite tables with a natural key skip the hidden rowid b-tree: half the bytes per row.
     withoutRowid: (sqlText: string) =>
       pg ? sql.raw(sqlText) : sql.raw(`${sqlText} without rowid`),

@@ -249,7 +249,7 @@ export async function claimMonitors(
   return rows.map(monitorFromRow)
 }
 
-/** Extends every lease `owner` holds; returns the ids it still holds. */
+/** Extends every unexpired lease `owner` holds; returns the ids it still holds. */
 export async function renewMonitorLeases(
   db: Executor,
   owner: string,
@@ -333,4 +333,37 @@ export async function setMonitorRuntime(
 /** Records when a heartbeat monitor last pinged. */
 export async function setLastPing(db: Executor, monitorId: number, at: number): Promise<void> {
   await db.updateTable('monitors').set({ last_ping_at: at }).where('id', '=', monitorId).execute()
+}
+
+/** Monitors by numeric id (for a node loading the rows it holds leases on). */
+export async function getMonitorsByIds(
+  db: Executor,
+  ids: readonly number[],
+): Promise<StoredMonitor[]> {
+  const out: StoredMonitor[] = []
+  for (let i = 0; i < ids.length; i += 500) {
+    const rows = await db
+      .selectFrom('monitors')
+      .selectAll()
+      .where('id', 'in', ids.slice(i, i + 500))
+      .execute()
+    out.push(...rows.map(monitorFromRow))
+  }
+  return out
+}
+
+/** Sets the paused flag alone (an operation, not an edit of the spec) and bumps the version. */
+export async function setMonitorPausedFlag(
+  db: Executor,
+  slug: string,
+  paused: boolean,
+  now: number,
+): Promise<StoredMonitor | undefined> {
+  const row = await db
+    .updateTable('monitors')
+    .set({ paused: paused ? 1 : 0, updated_at: now, version: sql<number>`version + 1` })
+    .where('slug', '=', slug)
+    .returningAll()
+    .executeTakeFirst()
+  return row ? monitorFromRow(row) : undefined
 }

@@ -1,0 +1,46 @@
+import { isSecretPath } from '../config/redact.js'
+import { formatPlan, formatPlanSummary } from '../core/config/index.js'
+import { formatDuration } from '../core/time.js'
+import type { ApplyPlan } from '../services/apply.js'
+
+/** The plan of an apply as terraform-like lines, secrets masked, with one summary line. */
+export function formatApplyPlan(plan: ApplyPlan): string[] {
+  const lines = [
+    ...formatPlan(plan.channels, 'channel', {
+      summary: false,
+      isSecret: (id, path) =>
+        isSecretPath('channels', plan.channels.update.find((u) => u.id === id)?.after ?? {}, path),
+    }),
+    ...formatPlan(plan.monitors, 'monitor', {
+      summary: false,
+      isSecret: (id, path) =>
+        isSecretPath('monitors', plan.monitors.update.find((u) => u.id === id)?.after ?? {}, path),
+    }),
+    ...(plan.settings ?? []).map(
+      (s) => `~ setting ${s.path}: ${JSON.stringify(s.before)} → ${JSON.stringify(s.after)}`,
+    ),
+  ]
+  lines.push(formatPlanSummary([plan.channels, plan.monitors]))
+  return lines
+}
+
+/** Renders rows as an aligned text table with a header. */
+export function formatTable(
+  headers: readonly string[],
+  rows: readonly (readonly string[])[],
+): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] as number)))
+      .join('  ')
+      .trimEnd()
+  return [line(headers), ...rows.map(line)].join('\n')
+}
+
+/** "3m ago", "2h ago", or "never" for an instant relative to now. */
+export function formatAgo(at: number | undefined, now: number): string {
+  if (at === undefined) return 'never'
+  const ms = Math.max(0, now - at)
+  return ms < 1000 ? 'just now' : `${formatDuration(ms)} ago`
+}

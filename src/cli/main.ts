@@ -1,0 +1,327 @@
+import { readFileSync } from 'node:fs'
+import { Command, Option } from 'commander'
+import pino from 'pino'
+import { runCheck, parseMonitorSpec } from '../checks/registry.js'
+import { formatIssues, loadConfig } from '../config/load.js'
+import { keelConfigJsonSchema } from '../config/schema.js'
+import { KeelError, InputError, NotFoundError } from '../core/errors.js'
+import { parseDuration } from '../core/time.js'
+import { openStore } from '../store/dialect.js'
+import { getMonitor, listMonitors } from '../store/monitors.js'
+import { executeApply, planApply, planIsEmpty } from '../services/apply.js'
+import { createApiToken, roles } from '../services/auth.js'
+import type { Role } from '../store/auth.js'
+import { startDemoTargets, type DemoTargets } from './demo-targets.js'
+import { formatAgo, formatApplyPlan, formatTable } from './format.js'
+import {
+  ConfigLoadError,
+  desiredState,
+  loadConfigOrThrow,
+  startKeel,
+  systemClock,
+  type RunningKeel,
+} from './start-keel.js'
+
+const version = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string
+  }
+).version
+
+const defaultConfig = () => process.env.KEEL_CONFIG ?? 'keel.yaml'
+
+function out(text: string): void {
+  process.stdout.write(`${text}\n`)
+}
+
+/** Exit codes: 1 config or runtime error, 2 bad input, 3 not found. */
+function exitCodeFor(error: unknown): number {
+  if (error instanceof InputError) return 2
+  if (error instanceof NotFoundError) return 3
+  return 1
+}
+
+async function withStore<T>(
+  configPath: string,
+  fn: (store: Awaited<ReturnType<typeof openStore>>) => Promise<T>,
+): Promise<T> {
+  const loaded = await loadConfigOrThrow(configPath, process.env)
+  const store = await openStore(loaded.config.store)
+  try {
+    return await fn(store)
+  } finally {
+    await store.close()
+  }
+}
+
+async function serve(options: { config: string; demo?: boolean; listen?: string }): Promise<void> {
+  const log = pino({ level: process.env.KEEL_LOG_LEVEL ?? 'info' })
+  let keel: RunningKeel | undefined
+  let demo: DemoTargets | undefined
+  let bootstrapToken: string | undefined
+  if (options.demo) {
+    demo = await startDemoTargets({
+      port: Number(process.env.KEEL_DEMO_PORT ?? 8081),
+      keelUrl: () => keel?.url,
+      heartbeatToken: 'demo-nightly-backup',
+      log,
+    })
+  }
+  keel = await startKeel({
+    configPath: options.config,
+    env: process.env,
+    log,
+    ...(options.listen ? { listen: options.listen } : {}),
+    onBootstrapToken: (token) => (bootstrapToken = token),
+  })
+  const url = keel.url
+  const lines = [
+    '',
+    `Keel ${version} is running at ${url}`,
+    `  status:   ${url}/api/v1/status`,
+    `  OpenAPI:  ${url}/api/openapi.json`,
+    `  metrics:  ${url}/metrics`,
+    `  config:   ${options.config} (send SIGHUP to reload)`,
+  ]
+  if (demo) lines.push(`  demo targets: ${demo.url} (webhook notifications are logged)`)
+  if (bootstrapToken) {
+    lines.push(
+      '',
+      'First start: an admin API token was created. It is shown only this once; keep it safe:',
+      `  ${bootstrapToken}`,
+      'Log in by sending it as a bearer token, for example:',
+      `  curl -H "Authorization: Bearer ${bootstrapToken}" ${url}/api/v1/status`,
+    )
+  } else {
+    lines.push(
+      '',
+      'Log in with an API token: create one with',
+      `  npx keel token create --name <you> --role admin --config ${options.config}`,
+    )
+  }
+  out(lines.join('\n'))
+
+  const shutdown = async (signal: string) => {
+    log.info(`${signal} received; finishing checks and deliveries in flight`)
+    await keel?.stop(10_000)
+    await demo?.close()
+    process.exit(0)
+  }
+  process.once('SIGTERM', () => void shutdown('SIGTERM'))
+  process.once('SIGINT', () => void shutdown('SIGINT'))
+  process.on('SIGHUP', () => void keel?.reload())
+}
+
+function configOption(): Option {
+  return new Option('-c, --config <path>', 'keel.yaml file or directory').default(defaultConfig())
+}
+
+function buildProgram(): Command {
+  const program = new Command()
+  program
+    .name('keel')
+    .description('Keel: monitors, alerts, incidents and on-call in one self-hosted service.')
+    .version(version)
+    .showHelpAfterError()
+
+  program
+    .command('serve')
+    .description('run Keel: apply the config, start checking, serve the API')
+    .addOption(configOption())
+    .option('--listen <host:port>', 'override server.listen')
+    .option('--demo', 'also start the local demo targets examples/keel.yaml watches')
+    .action(serve)
+
+  program
+    .command('validate')
+    .description('check a keel.yaml (file or directory) and list every problem')
+    .addOption(configOption())
+    .option('-f, --file <path>', 'same as --config')
+    .action(async (options: { config: string; file?: string }) => {
+      const path = options.file ?? options.config
+      const loaded = await loadConfig(path, process.env)
+      if (!loaded.ok) {
+        process.stderr.write(
+          `${path} is invalid (${loaded.issues.length} problems):\n${formatIssues(loaded.issues)}\n`,
+        )
+        process.exitCode = 1
+        return
+      }
+      const { monitors, channels } = loaded.config
+      out(
+        `${path} is valid: ${Object.keys(monitors).length} monitors, ${Object.keys(channels).length} channels`,
+      )
+    })
+
+  program
+    .command('apply')
+    .description('make the store match a keel.yaml; shows the plan first')
+    .addOption(configOption())
+    .option('-f, --file <path>', 'same as --config')
+    .option('--dry-run', 'show the plan and change nothing')
+    .action(async (options: { config: string; file?: string; dryRun?: boolean }) => {
+      const path = options.file ?? options.config
+      const loaded = await loadConfigOrThrow(path, process.env)
+      await withStore(path, async (store) => {
+        const desired = desiredState(loaded)
+        const plan = await planApply({ db: store.db }, desired)
+        if (planIsEmpty(plan)) {
+          out('No changes. The store matches the config.')
+          return
+        }
+        out(formatApplyPlan(plan).join('\n'))
+        if (options.dryRun) {
+          out('\nDry run: nothing was changed.')
+          return
+        }
+        const actor = { name: `cli:${process.env.USER ?? 'unknown'}`, role: 'admin' as const }
+        await executeApply({ db: store.db, clock: systemClock, actor }, desired)
+        out('\nApplied. Running Keel nodes pick the changes up within a few seconds.')
+      })
+    })
+
+  program
+    .command('status')
+    .description('a table of monitors and their states')
+    .addOption(configOption())
+    .option('--json', 'print JSON')
+    .action(async (options: { config: string; json?: boolean }) => {
+      await withStore(options.config, async (store) => {
+        const monitors = await listMonitors(store.db)
+        if (options.json) {
+          out(
+            JSON.stringify(
+              monitors.map((m) => ({
+                id: m.slug,
+                type: m.type,
+                state: m.runtime.state,
+                lastCheckedAt: m.lastCheckedAt,
+                lastLatencyMs: m.lastLatencyMs,
+                lastMessage: m.lastMessage,
+              })),
+              null,
+              2,
+            ),
+          )
+          return
+        }
+        const now = systemClock.now()
+        const rows = monitors.map((m) => [
+          m.slug,
+          m.type,
+          m.runtime.state.toUpperCase() + (m.runtime.flapping ? ' (flapping)' : ''),
+          formatAgo(m.runtime.since, now),
+          formatAgo(m.lastCheckedAt, now),
+          m.lastLatencyMs === undefined ? '-' : `${Math.round(m.lastLatencyMs)}ms`,
+          (m.lastMessage ?? '').slice(0, 60),
+        ])
+        out(
+          formatTable(['MONITOR', 'TYPE', 'STATE', 'SINCE', 'CHECKED', 'LATENCY', 'MESSAGE'], rows),
+        )
+        const counts = new Map<string, number>()
+        for (const m of monitors)
+          counts.set(m.runtime.state, (counts.get(m.runtime.state) ?? 0) + 1)
+        out(
+          `\n${monitors.length} monitors: ${[...counts].map(([s, n]) => `${n} ${s}`).join(', ') || 'none'}`,
+        )
+      })
+    })
+
+  program
+    .command('check')
+    .description('run one check now and print the result (exit 0 up, 1 degraded, 2 down)')
+    .argument('<monitor>', 'monitor id')
+    .addOption(configOption())
+    .action(async (id: string, options: { config: string }) => {
+      const loaded = await loadConfigOrThrow(options.config, process.env)
+      let spec: unknown = loaded.raw.monitors[id]
+      if (spec === undefined) {
+        spec = await withStore(
+          options.config,
+          async (store) => (await getMonitor(store.db, id))?.spec,
+        )
+      }
+      if (spec === undefined)
+        throw new NotFoundError(`monitor ${id} is neither in ${options.config} nor in the store`)
+      const parsed = parseMonitorSpec(spec)
+      if (!parsed.ok)
+        throw new InputError(
+          `monitor ${id}: ${parsed.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+        )
+      if (parsed.spec.type === 'heartbeat') {
+        out(`${id}: heartbeat monitors are pushed to, not checked; see keel status`)
+        return
+      }
+      const outcome = await runCheck(parsed.spec)
+      out(
+        `${id}: ${outcome.status.toUpperCase()} in ${Math.round(outcome.latencyMs)}ms — ${outcome.message}`,
+      )
+      for (const metric of outcome.metrics ?? [])
+        out(`  ${metric.label} = ${metric.value}${metric.unit ?? ''}`)
+      process.exitCode = outcome.status === 'up' ? 0 : outcome.status === 'degraded' ? 1 : 2
+    })
+
+  const token = program.command('token').description('API tokens')
+  token
+    .command('create')
+    .description('create an API token (printed once)')
+    .requiredOption('--name <name>', 'who or what uses it')
+    .addOption(new Option('--role <role>', 'role').choices(roles as string[]).default('viewer'))
+    .option('--expires <duration>', 'expiry, e.g. 90d')
+    .addOption(configOption())
+    .action(async (options: { name: string; role: Role; expires?: string; config: string }) => {
+      let expiresAt: number | undefined
+      if (options.expires !== undefined) {
+        const ms = parseDuration(options.expires)
+        if (ms === undefined)
+          throw new InputError(`--expires must be a duration like 90d, got ${options.expires}`)
+        expiresAt = systemClock.now() + ms
+      }
+      await withStore(options.config, async (store) => {
+        const created = await createApiToken(
+          { db: store.db, clock: systemClock },
+          {
+            name: options.name,
+            role: options.role,
+            actor: `cli:${process.env.USER ?? 'unknown'}`,
+            ...(expiresAt ? { expiresAt } : {}),
+          },
+        )
+        out(
+          `Token ${created.name} (${created.role}) created. It is shown only now:\n${created.token}`,
+        )
+      })
+    })
+
+  const config = program.command('config').description('keel.yaml helpers')
+  config
+    .command('schema')
+    .description('print the JSON Schema of keel.yaml (for editors)')
+    .action(() => out(JSON.stringify(keelConfigJsonSchema(), null, 2)))
+  config
+    .command('validate')
+    .description('same as keel validate')
+    .addOption(configOption())
+    .action(async (options: { config: string }) => {
+      await program.parseAsync(['node', 'keel', 'validate', '--config', options.config])
+    })
+  return program
+}
+
+/** Runs the `keel` command line. */
+export async function main(argv: readonly string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync([...argv])
+  } catch (error) {
+    if (error instanceof ConfigLoadError) {
+      process.stderr.write(`${error.message}\n`)
+    } else if (error instanceof KeelError) {
+      process.stderr.write(`keel: ${error.message}\n`)
+    } else {
+      process.stderr.write(
+        `keel: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      )
+    }
+    process.exitCode = exitCodeFor(error)
+  }
+}

@@ -1,0 +1,218 @@
+import { hostname } from 'node:os'
+import { dirname } from 'node:path'
+import type { FastifyInstance } from 'fastify'
+import pino, { type Logger } from 'pino'
+import { buildApi } from '../api/server.js'
+import { createMetrics, type KeelMetrics } from '../api/metrics.js'
+import { parseListenAddress } from '../config/schema.js'
+import { formatIssues, loadConfig, type LoadResult } from '../config/load.js'
+import type { KeelConfig } from '../config/schema.js'
+import type { Clock } from '../core/time.js'
+import { Dispatcher } from '../engine/dispatcher.js'
+import { runRetention } from '../engine/retention.js'
+import { Scheduler } from '../engine/scheduler.js'
+import { openStore, type Store } from '../store/dialect.js'
+import { executeApply, planIsEmpty, type DesiredState } from '../services/apply.js'
+import { bootstrapAdminToken } from '../services/auth.js'
+import { readSharedSettings } from '../services/settings.js'
+import { formatApplyPlan } from './format.js'
+
+/** The real clock; the only place outside tests that reads the time for the core. */
+export const systemClock: Clock = { now: () => Date.now() }
+
+/** A config that failed to load, with every issue. */
+export class ConfigLoadError extends Error {
+  constructor(readonly issues: Extract<LoadResult, { ok: false }>['issues']) {
+    super(`keel.yaml is invalid:\n${formatIssues(issues)}`)
+  }
+}
+
+/** Options of `startKeel`. */
+export interface StartKeelOptions {
+  configPath: string
+  env: Record<string, string | undefined>
+  clock?: Clock
+  log?: Logger
+  /** Overrides `server.listen` (tests pass `127.0.0.1:0`). */
+  listen?: string
+  /** A stable node id for leases; defaults to the host name. */
+  nodeId?: string
+  /** Called once with the bootstrap admin token on a fresh store. */
+  onBootstrapToken?: (token: string) => void
+}
+
+/** A running Keel: its parts, its address and how to stop it. */
+export interface RunningKeel {
+  config: KeelConfig
+  store: Store
+  api: FastifyInstance
+  scheduler: Scheduler
+  dispatcher: Dispatcher
+  metrics: KeelMetrics
+  url: string
+  /** Re-reads the config; a bad one is logged and the running config kept. */
+  reload(): Promise<{ ok: boolean; message: string }>
+  stop(deadlineMs?: number): Promise<void>
+}
+
+/** The desired state of a loaded config, with specs as the operator wrote them. */
+export function desiredState(loaded: Extract<LoadResult, { ok: true }>): DesiredState {
+  return {
+    monitors: loaded.raw.monitors,
+    channels: loaded.raw.channels,
+    sources: loaded.sources,
+    settings: { defaultChannels: loaded.config.defaults.channels },
+  }
+}
+
+/** Loads a config or throws ConfigLoadError with every issue. */
+export async function loadConfigOrThrow(
+  configPath: string,
+  env: Record<string, string | undefined>,
+): Promise<Extract<LoadResult, { ok: true }>> {
+  const loaded = await loadConfig(configPath, env)
+  if (!loaded.ok) throw new ConfigLoadError(loaded.issues)
+  return loaded
+}
+
+/**
+ * Starts a Keel node: loads and applies the config, opens the store, starts the scheduler, the
+ * outbox dispatcher, the retention job and the HTTP API.
+ */
+export async function startKeel(options: StartKeelOptions): Promise<RunningKeel> {
+  const clock = options.clock ?? systemClock
+  const log = options.log ?? pino({ level: options.env.KEEL_LOG_LEVEL ?? 'info' })
+  const loaded = await loadConfigOrThrow(options.configPath, options.env)
+  let config = loaded.config
+  const store = await openStore(config.store)
+  const owner = options.nodeId ?? options.env.KEEL_NODE_ID ?? hostname()
+  const actor = { name: 'config', role: 'admin' as const }
+
+  const applyLoaded = async (next: Extract<LoadResult, { ok: true }>) => {
+    const plan = await executeApply({ db: store.db, clock, actor }, desiredState(next))
+    if (!planIsEmpty(plan)) log.info({ plan: formatApplyPlan(plan) }, 'applied configuration')
+  }
+  await applyLoaded(loaded)
+
+  const token = await bootstrapAdminToken({ db: store.db, clock })
+  if (token) options.onBootstrapToken?.(token.token)
+
+  let settings = await readSharedSettings(store.db)
+  const metrics = createMetrics()
+  metrics.attachStore(store.db)
+  const dispatcher = new Dispatcher({
+    db: store.db,
+    clock,
+    log,
+    owner,
+    onOutcome: (notification, outcome) =>
+      metrics.observeDelivery(notification.channelSlug, outcome.kind),
+  })
+  const scheduler = new Scheduler({
+    db: store.db,
+    clock,
+    log,
+    owner,
+    concurrency: config.scheduler.concurrency,
+    jitter: config.scheduler.jitter,
+    defaultChannels: () => settings.defaultChannels,
+    ...(config.server.publicUrl ? { publicUrl: config.server.publicUrl } : {}),
+    onCheck: (observation) => metrics.observeCheck(observation),
+    onTransitions: (transitions) => {
+      metrics.observeTransitions(transitions)
+      for (const t of transitions) {
+        log.info(
+          {
+            monitor: t.monitor.slug,
+            from: t.transition.from,
+            to: t.transition.to,
+            notified: t.notified,
+          },
+          `monitor ${t.monitor.slug} is ${t.transition.to}: ${t.transition.message}`,
+        )
+      }
+      if (transitions.some((t) => t.notified.length > 0)) dispatcher.nudge()
+    },
+  })
+
+  const api = await buildApi({
+    db: store.db,
+    clock,
+    log,
+    metrics,
+    ...(config.server.publicUrl ? { publicUrl: config.server.publicUrl } : {}),
+    onChange: (what) => {
+      if (what === 'monitors')
+        void scheduler.sync().catch((err) => log.error({ err }, 'resync failed'))
+      else dispatcher.invalidateChannels()
+      dispatcher.nudge()
+    },
+  })
+
+  await scheduler.start()
+  dispatcher.start()
+  const settingsTimer = setInterval(() => {
+    readSharedSettings(store.db)
+      .then((next) => (settings = next))
+      .catch((err) => log.error({ err }, 'reading shared settings failed'))
+  }, 5_000)
+  const retention = async () => {
+    try {
+      const report = await runRetention(store.db, config.retention, clock.now(), owner)
+      if (report && (report.deleted.raw > 0 || report.minutesRolled > 0))
+        log.debug({ report }, 'retention pass')
+    } catch (err) {
+      log.error({ err }, 'retention pass failed; will retry')
+    }
+  }
+  const retentionTimer = setInterval(() => void retention(), 60_000)
+
+  const listen = parseListenAddress(options.listen ?? config.server.listen) ?? {
+    host: '127.0.0.1',
+    port: 8080,
+  }
+  await api.listen({ host: listen.host, port: listen.port })
+  const address = api.server.address()
+  const port = typeof address === 'object' && address ? address.port : listen.port
+  const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host
+  const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`
+
+  let stopping: Promise<void> | undefined
+  const running: RunningKeel = {
+    config,
+    store,
+    api,
+    scheduler,
+    dispatcher,
+    metrics,
+    url,
+    async reload() {
+      const next = await loadConfig(options.configPath, options.env)
+      if (!next.ok) {
+        const message = `config reload rejected; still running the previous config:\n${formatIssues(next.issues)}`
+        log.error(message)
+        return { ok: false, message }
+      }
+      await applyLoaded(next)
+      config = next.config
+      running.config = config
+      settings = await readSharedSettings(store.db)
+      dispatcher.invalidateChannels()
+      await scheduler.sync()
+      return { ok: true, message: 'configuration reloaded' }
+    },
+    stop(deadlineMs = 10_000) {
+      stopping ??= (async () => {
+        clearInterval(settingsTimer)
+        clearInterval(retentionTimer)
+        await api.close()
+        await scheduler.stop(deadlineMs)
+        await dispatcher.stop(deadlineMs)
+        await store.close()
+      })()
+      return stopping
+    },
+  }
+  log.info({ url, node: owner, config: dirname(options.configPath) }, `Keel is listening on ${url}`)
+  return running
+}

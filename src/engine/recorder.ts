@@ -1,0 +1,241 @@
+import { createHash } from 'node:crypto'
+import { sql } from 'kysely'
+import type { NotificationMessage } from '../channels/channel.js'
+import { alertForTransition, type AlertEvent } from '../core/alerts/index.js'
+import {
+  applyCheckOutcome,
+  type CheckOutcome,
+  type MonitorRuntime,
+  type MonitorState,
+  type StatePolicy,
+  type StateTransition,
+} from '../core/checks/index.js'
+import { upsertAlertByFingerprint } from '../store/alerts.js'
+import { dialectOf, type Db, type Executor } from '../store/dialect.js'
+import { enqueueNotifications } from '../store/notifications.js'
+import { insertResults, insertStateChange } from '../store/results.js'
+import type { MonitorRow } from '../store/schema.js'
+
+/** The monitor facts the recorder needs to label alerts and route notifications. */
+export interface RecordedMonitor {
+  id: number
+  slug: string
+  type: string
+  name?: string
+  severity: string
+  labels: Record<string, string>
+  /** Channels this monitor notifies; undefined means the configured defaults. */
+  channels?: readonly string[]
+  policy: StatePolicy
+}
+
+/** One observation waiting to be written. */
+export interface PendingOutcome {
+  monitor: RecordedMonitor
+  outcome: CheckOutcome
+  checkedAt: number
+  nextDueAt: number
+}
+
+/** What writing a batch changed, for metrics, the live stream and tests. */
+export interface RecordedTransition {
+  monitor: RecordedMonitor
+  transition: StateTransition
+  alert?: AlertEvent
+  notified: string[]
+}
+
+/** Options of `recordOutcomes`. */
+export interface RecordOutcomesOptions {
+  /** Channels a monitor notifies when it names none. */
+  defaultChannels: readonly string[]
+  /** Keel's public URL, for links in notifications. */
+  publicUrl?: string
+  now: number
+}
+
+function runtimeFromRow(
+  row: Pick<
+    MonitorRow,
+    | 'state'
+    | 'state_since'
+    | 'consecutive_failures'
+    | 'consecutive_successes'
+    | 'history'
+    | 'flapping'
+  >,
+): MonitorRuntime {
+  return {
+    state: row.state as MonitorState,
+    since: row.state_since,
+    consecutiveFailures: row.consecutive_failures,
+    consecutiveSuccesses: row.consecutive_successes,
+    history: row.history,
+    flapping: row.flapping === 1,
+  }
+}
+
+/** A stable id for one notification, so re-queuing the same event is a no-op. */
+export function notificationId(
+  fingerprint: string,
+  at: number,
+  status: string,
+  channel: string,
+): string {
+  return createHash('sha256')
+    .update(`${fingerprint}|${at}|${status}|${channel}`)
+    .digest('hex')
+    .slice(0, 32)
+}
+
+/** Builds the message every channel renders for an alert event. */
+export function messageForAlert(
+  event: AlertEvent,
+  channel: string,
+  publicUrl: string | undefined,
+): NotificationMessage {
+  const monitor = event.labels.monitor
+  return {
+    id: notificationId(event.fingerprint, event.at, event.status, channel),
+    status: event.status,
+    severity: event.labels.severity ?? 'critical',
+    title: event.annotations.summary ?? event.labels.alertname ?? 'alert',
+    text: event.annotations.description ?? '',
+    fingerprint: event.fingerprint,
+    labels: event.labels,
+    annotations: event.annotations,
+    at: event.at,
+    ...(publicUrl && monitor
+      ? { url: `${publicUrl.replace(/\/$/, '')}/monitors/${encodeURIComponent(monitor)}` }
+      : {}),
+  }
+}
+
+/**
+ * Writes a batch of check outcomes in one transaction: raw results, each monitor's runtime after
+ * the state machine, state changes, alerts and the notifications they cause. The runtime is read
+ * inside the transaction (locked on PostgreSQL), so heartbeat pings arriving through the API and
+ * checks run by the scheduler never overwrite each other's state. Outcomes for monitors that no
+ * longer exist are dropped.
+ */
+export async function recordOutcomes(
+  db: Db,
+  batch: readonly PendingOutcome[],
+  options: RecordOutcomesOptions,
+): Promise<RecordedTransition[]> {
+  if (batch.length === 0) return []
+  return db.transaction().execute((trx) => applyOutcomes(trx, batch, options))
+}
+
+/** `recordOutcomes` inside a transaction the caller already holds. */
+export async function applyOutcomes(
+  trx: Executor,
+  batch: readonly PendingOutcome[],
+  options: RecordOutcomesOptions,
+): Promise<RecordedTransition[]> {
+  const ids = [...new Set(batch.map((p) => p.monitor.id))]
+  const runtimes = new Map<number, MonitorRuntime>()
+  for (let i = 0; i < ids.length; i += 500) {
+    let query = trx
+      .selectFrom('monitors')
+      .select([
+        'id',
+        'state',
+        'state_since',
+        'consecutive_failures',
+        'consecutive_successes',
+        'history',
+        'flapping',
+      ])
+      .where('id', 'in', ids.slice(i, i + 500))
+    if (dialectOf(trx) === 'postgres') query = query.modifyEnd(sql`for update`)
+    for (const row of await query.execute()) runtimes.set(row.id, runtimeFromRow(row))
+  }
+
+  const kept = batch.filter((p) => runtimes.has(p.monitor.id))
+  await insertResults(
+    trx,
+    kept.map((p) => ({ monitorId: p.monitor.id, checkedAt: p.checkedAt, ...p.outcome })),
+  )
+
+  const transitions: RecordedTransition[] = []
+  const last = new Map<number, PendingOutcome>()
+  for (const pending of kept) {
+    const before = runtimes.get(pending.monitor.id) as MonitorRuntime
+    const decision = applyCheckOutcome(
+      before,
+      pending.outcome,
+      pending.monitor.policy,
+      pending.checkedAt,
+    )
+    runtimes.set(pending.monitor.id, decision.runtime)
+    last.set(pending.monitor.id, pending)
+    if (decision.transition) {
+      transitions.push(await recordTransition(trx, pending.monitor, decision.transition, options))
+    }
+  }
+
+  for (const [id, pending] of last) {
+    const runtime = runtimes.get(id) as MonitorRuntime
+    await trx
+      .updateTable('monitors')
+      .set({
+        state: runtime.state,
+        state_since: runtime.since,
+        consecutive_failures: runtime.consecutiveFailures,
+        consecutive_successes: runtime.consecutiveSuccesses,
+        history: runtime.history,
+        flapping: runtime.flapping ? 1 : 0,
+        last_checked_at: pending.checkedAt,
+        last_status: pending.outcome.status,
+        last_latency_ms: pending.outcome.latencyMs,
+        last_message: pending.outcome.message.slice(0, 1000),
+        next_due_at: pending.nextDueAt,
+      })
+      .where('id', '=', id)
+      .execute()
+  }
+  return transitions
+}
+
+/** Records a transition's history row, alert and notifications inside `trx`. */
+export async function recordTransition(
+  trx: Executor,
+  monitor: RecordedMonitor,
+  transition: StateTransition,
+  options: RecordOutcomesOptions,
+): Promise<RecordedTransition> {
+  await insertStateChange(trx, {
+    monitorId: monitor.id,
+    at: transition.at,
+    from: transition.from,
+    to: transition.to,
+    message: transition.message,
+    flapping: transition.flapping,
+  })
+  const alert = alertForTransition(
+    {
+      id: monitor.slug,
+      type: monitor.type,
+      severity: monitor.severity,
+      labels: monitor.labels,
+      ...(monitor.name ? { name: monitor.name } : {}),
+    },
+    transition,
+  )
+  if (!alert) return { monitor, transition, notified: [] }
+  const { change } = await upsertAlertByFingerprint(trx, alert)
+  // While a monitor flaps, only the start and end of flapping are worth a page.
+  const quiet = transition.flapping && !transition.flappingChanged
+  if (change === 'unchanged' || quiet) return { monitor, transition, alert, notified: [] }
+  const channels = monitor.channels ?? options.defaultChannels
+  await enqueueNotifications(
+    trx,
+    channels.map((channelSlug) => ({
+      channelSlug,
+      message: messageForAlert(alert, channelSlug, options.publicUrl),
+    })),
+    options.now,
+  )
+  return { monitor, transition, alert, notified: [...channels] }
+}

@@ -1,0 +1,237 @@
+import { parseMonitorSpec } from '../checks/registry.js'
+import { planChanges, type FieldChange, type Plan } from '../core/config/index.js'
+import { appendAudit } from '../store/audit.js'
+import { deleteChannel, listChannels, upsertChannel } from '../store/channels.js'
+import {
+  deleteMonitor,
+  getMonitor,
+  insertMonitor,
+  listMonitors,
+  updateMonitorSpec,
+  type StoredMonitor,
+} from '../store/monitors.js'
+import type { ServiceContext } from './context.js'
+import { newPingToken, redactSpec, syncPausedState } from './monitors.js'
+import { readSharedSettings, writeSharedSettings, type SharedSettings } from './settings.js'
+
+type Spec = Record<string, unknown>
+
+/** The desired state a keel.yaml describes, with specs as written (env already expanded). */
+export interface DesiredState {
+  monitors: Record<string, Spec>
+  channels: Record<string, Spec>
+  /** For each id, the file that defined it. */
+  sources: { monitors: Record<string, string>; channels: Record<string, string> }
+  settings: SharedSettings
+}
+
+/** What an apply does: a plan per kind of object, plus changed shared settings. */
+export interface ApplyPlan {
+  monitors: Plan<Spec>
+  channels: Plan<Spec>
+  settings?: FieldChange[]
+}
+
+const filePrefix = 'file:'
+
+/**
+ * Objects the config owns: those from a file, and those it names (an object created through the
+ * API and then written into keel.yaml is taken over by the file).
+ */
+function owned<T extends { source: string }>(
+  rows: readonly T[],
+  id: (row: T) => string,
+  desired: Record<string, Spec>,
+): T[] {
+  return rows.filter((row) => row.source.startsWith(filePrefix) || Object.hasOwn(desired, id(row)))
+}
+
+function withSourceChanges(
+  plan: Plan<Spec>,
+  current: Map<string, string>,
+  desired: Record<string, string>,
+): Plan<Spec> {
+  const update = [...plan.update]
+  const unchanged: string[] = []
+  for (const id of plan.unchanged) {
+    const before = current.get(id)
+    const after = `${filePrefix}${desired[id]}`
+    if (before !== after) {
+      const spec = {} as Spec
+      update.push({ id, before: spec, after: spec, fields: [{ path: 'source', before, after }] })
+    } else unchanged.push(id)
+  }
+  update.sort((a, b) => a.id.localeCompare(b.id))
+  return { ...plan, update, unchanged }
+}
+
+/** Compares the store with the desired state; pure reads. */
+export async function planApply(
+  ctx: Pick<ServiceContext, 'db'>,
+  desired: DesiredState,
+): Promise<ApplyPlan> {
+  const monitors = owned(await listMonitors(ctx.db), (m) => m.slug, desired.monitors)
+  const channels = owned(await listChannels(ctx.db), (c) => c.slug, desired.channels)
+  const monitorPlan = planChanges(
+    Object.fromEntries(monitors.map((m) => [m.slug, m.spec])),
+    desired.monitors,
+    { prune: true },
+  )
+  const channelPlan = planChanges(
+    Object.fromEntries(channels.map((c) => [c.slug, c.spec])),
+    desired.channels,
+    { prune: true },
+  )
+  const settingsBefore = await readSharedSettings(ctx.db)
+  const settingsChange =
+    JSON.stringify(settingsBefore) === JSON.stringify(desired.settings)
+      ? undefined
+      : [
+          {
+            path: 'defaults.channels',
+            before: settingsBefore.defaultChannels,
+            after: desired.settings.defaultChannels,
+          },
+        ]
+  return {
+    monitors: withSourceChanges(
+      monitorPlan,
+      new Map(monitors.map((m) => [m.slug, m.source])),
+      desired.sources.monitors,
+    ),
+    channels: withSourceChanges(
+      channelPlan,
+      new Map(channels.map((c) => [c.slug, c.source])),
+      desired.sources.channels,
+    ),
+    ...(settingsChange ? { settings: settingsChange } : {}),
+  }
+}
+
+/** True when applying would change nothing. */
+export function planIsEmpty(plan: ApplyPlan): boolean {
+  return (
+    plan.settings === undefined &&
+    [plan.monitors, plan.channels].every(
+      (p) => p.create.length + p.update.length + p.delete.length === 0,
+    )
+  )
+}
+
+/**
+ * Applies the desired state in one transaction: creates, updates and deletes monitors and
+ * channels, writes shared settings, and audits each change. Runtime state (up/down, history) of
+ * updated monitors is kept; a monitor's pause set by an operator survives unless the file says
+ * `paused`.
+ */
+export async function executeApply(ctx: ServiceContext, desired: DesiredState): Promise<ApplyPlan> {
+  for (const [id, spec] of Object.entries(desired.monitors)) {
+    const parsed = parseMonitorSpec(spec)
+    if (!parsed.ok) throw new Error(`monitor ${id} is invalid; validate the config before applying`)
+  }
+  const now = ctx.clock.now()
+  return ctx.db.transaction().execute(async (trx) => {
+    const plan = await planApply({ db: trx as never }, desired)
+    const audit = (action: string, objectType: string, objectId: string, details: unknown) =>
+      appendAudit(trx, {
+        at: now,
+        actor: ctx.actor.name,
+        action,
+        objectType,
+        objectId,
+        ...(ctx.actor.source ? { source: ctx.actor.source } : {}),
+        details,
+      })
+
+    for (const { id, value } of [
+      ...plan.channels.create,
+      ...plan.channels.update.map((u) => ({ id: u.id, value: desired.channels[u.id] as Spec })),
+    ]) {
+      await upsertChannel(
+        trx,
+        {
+          slug: id,
+          type: String(value.type),
+          spec: value,
+          source: `${filePrefix}${desired.sources.channels[id]}`,
+        },
+        now,
+      )
+      await audit('channel.apply', 'channel', id, {})
+    }
+    for (const { id } of plan.channels.delete) {
+      await deleteChannel(trx, id)
+      await audit('channel.delete', 'channel', id, {})
+    }
+
+    for (const { id, value } of plan.monitors.create) {
+      const existing = await getMonitor(trx, id)
+      if (existing) continue
+      await insertMonitor(
+        trx,
+        {
+          slug: id,
+          type: String(value.type),
+          spec: value,
+          source: `${filePrefix}${desired.sources.monitors[id]}`,
+          paused: value.paused === true,
+          ...(value.type === 'heartbeat' ? { pingToken: pingTokenFor(value) } : {}),
+        },
+        now,
+        now + Math.floor(Math.random() * 1_000),
+      )
+      await audit('monitor.create', 'monitor', id, { after: redactSpec(value) })
+    }
+    for (const change of plan.monitors.update) {
+      const spec = desired.monitors[change.id] as Spec
+      const existing = (await getMonitor(trx, change.id)) as StoredMonitor
+      const updated = await updateMonitorSpec(
+        trx,
+        change.id,
+        {
+          type: String(spec.type),
+          spec,
+          source: `${filePrefix}${desired.sources.monitors[change.id]}`,
+          paused: typeof spec.paused === 'boolean' ? spec.paused : existing.paused,
+        },
+        now,
+      )
+      if (updated) await syncPausedState(trx, updated, now)
+      if (
+        spec.type === 'heartbeat' &&
+        typeof spec.token === 'string' &&
+        existing.pingToken !== spec.token
+      ) {
+        await trx
+          .updateTable('monitors')
+          .set({ ping_token: spec.token })
+          .where('id', '=', existing.id)
+          .execute()
+      } else if (spec.type === 'heartbeat' && !existing.pingToken) {
+        await trx
+          .updateTable('monitors')
+          .set({ ping_token: newPingToken() })
+          .where('id', '=', existing.id)
+          .execute()
+      }
+      await audit('monitor.update', 'monitor', change.id, {
+        before: redactSpec(existing.spec),
+        after: redactSpec(spec),
+      })
+    }
+    for (const { id, value } of plan.monitors.delete) {
+      await deleteMonitor(trx, id)
+      await audit('monitor.delete', 'monitor', id, { before: redactSpec(value) })
+    }
+    if (plan.settings) {
+      await writeSharedSettings(trx, desired.settings)
+      await audit('settings.apply', 'settings', 'defaults', { changes: plan.settings })
+    }
+    return plan
+  })
+}
+
+/** A heartbeat's ping token: the one the file fixes (`token:`), or a new random one. */
+function pingTokenFor(spec: Spec): string {
+  return typeof spec.token === 'string' && spec.token !== '' ? spec.token : newPingToken()
+}

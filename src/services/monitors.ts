@@ -1,0 +1,295 @@
+import { randomBytes } from 'node:crypto'
+import { findProbe, parseMonitorSpec } from '../checks/registry.js'
+import { setPaused } from '../core/checks/index.js'
+import { monitorIdSchema } from '../core/checks/index.js'
+import { ConflictError, InputError, NotFoundError } from '../core/errors.js'
+import { appendAudit } from '../store/audit.js'
+import type { Executor } from '../store/dialect.js'
+import {
+  countMonitorsByState,
+  deleteMonitor as deleteMonitorRow,
+  getMonitor,
+  insertMonitor,
+  listMonitors,
+  setMonitorPausedFlag,
+  setMonitorRuntime,
+  updateMonitorSpec,
+  type MonitorFilter,
+  type StoredMonitor,
+} from '../store/monitors.js'
+import { recordTransition } from '../engine/recorder.js'
+import { recordedMonitor } from '../engine/scheduler.js'
+import type { ServiceContext } from './context.js'
+import { readSharedSettings } from './settings.js'
+
+/** A monitor as the API and CLI show it; secrets in its spec are redacted. */
+export interface MonitorView {
+  id: string
+  type: string
+  name?: string
+  state: string
+  stateSince: number
+  flapping: boolean
+  paused: boolean
+  lastCheckedAt?: number
+  lastStatus?: string
+  lastLatencyMs?: number
+  lastMessage?: string
+  nextDueAt?: number
+  source: string
+  /** True when a keel.yaml owns the monitor: edit the file, not the API. */
+  managedByConfig: boolean
+  spec: Record<string, unknown>
+  /** The heartbeat ping path, for heartbeat monitors. */
+  pingPath?: string
+  createdAt: number
+  updatedAt: number
+  version: number
+}
+
+/** Secret values are replaced by this marker in every view. */
+export const redacted = '<redacted>'
+
+/** Replaces the values of a type's secret fields in a spec. */
+export function redactSpec(spec: Record<string, unknown>): Record<string, unknown> {
+  const probe = findProbe(String(spec.type))
+  if (!probe) return spec
+  const out = { ...spec }
+  for (const field of probe.secretFields) if (out[field] !== undefined) out[field] = redacted
+  return out
+}
+
+/** The view of a stored monitor. */
+export function monitorView(row: StoredMonitor): MonitorView {
+  const name = typeof row.spec.name === 'string' ? row.spec.name : undefined
+  return {
+    id: row.slug,
+    type: row.type,
+    ...(name ? { name } : {}),
+    state: row.runtime.state,
+    stateSince: row.runtime.since,
+    flapping: row.runtime.flapping,
+    paused: row.paused,
+    ...(row.lastCheckedAt !== undefined ? { lastCheckedAt: row.lastCheckedAt } : {}),
+    ...(row.lastStatus !== undefined ? { lastStatus: row.lastStatus } : {}),
+    ...(row.lastLatencyMs !== undefined ? { lastLatencyMs: row.lastLatencyMs } : {}),
+    ...(row.lastMessage !== undefined ? { lastMessage: row.lastMessage } : {}),
+    ...(row.paused ? {} : { nextDueAt: row.nextDueAt }),
+    source: row.source,
+    managedByConfig: row.source.startsWith('file:'),
+    spec: redactSpec(row.spec),
+    ...(row.pingToken ? { pingPath: `/ping/${row.pingToken}` } : {}),
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+    version: row.version,
+  }
+}
+
+/** Validates a monitor spec as written; throws an InputError listing every problem. */
+export function validateMonitorSpec(id: string, input: unknown): Record<string, unknown> {
+  const idCheck = monitorIdSchema.safeParse(id)
+  if (!idCheck.success) {
+    throw new InputError(`monitor id ${JSON.stringify(id)}: ${idCheck.error.issues[0]?.message}`)
+  }
+  const parsed = parseMonitorSpec(input)
+  if (!parsed.ok) {
+    const lines = parsed.issues.map((i) => `${i.path || '(spec)'}: ${i.message}`)
+    throw new InputError(`monitor ${id}: ${lines.join('; ')}`, { details: parsed.issues })
+  }
+  return input as Record<string, unknown>
+}
+
+/** A new heartbeat ping token: unguessable, URL-safe. */
+export function newPingToken(): string {
+  return randomBytes(16).toString('base64url')
+}
+
+/** Where a new monitor's first check falls: soon, spread a little so a burst of creates spreads too. */
+function firstDue(now: number): number {
+  return now + Math.floor(Math.random() * 1_000)
+}
+
+/** Creates a monitor from an API or CLI request. */
+export async function createMonitor(
+  ctx: ServiceContext,
+  id: string,
+  input: unknown,
+): Promise<MonitorView> {
+  const spec = validateMonitorSpec(id, input)
+  const now = ctx.clock.now()
+  return ctx.db.transaction().execute(async (trx) => {
+    if (await getMonitor(trx, id))
+      throw new ConflictError(`monitor ${id} already exists; use PUT to replace it`)
+    const row = await insertMonitor(
+      trx,
+      {
+        slug: id,
+        type: String(spec.type),
+        spec,
+        source: 'api',
+        paused: spec.paused === true,
+        ...(spec.type === 'heartbeat' ? { pingToken: newPingToken() } : {}),
+      },
+      now,
+      firstDue(now),
+    )
+    await audit(trx, ctx, 'monitor.create', id, { after: redactSpec(spec) })
+    return monitorView(row)
+  })
+}
+
+/** Replaces a monitor's spec; monitors owned by a keel.yaml must be changed there instead. */
+export async function updateMonitor(
+  ctx: ServiceContext,
+  id: string,
+  input: unknown,
+): Promise<MonitorView> {
+  const spec = validateMonitorSpec(id, input)
+  const now = ctx.clock.now()
+  return ctx.db.transaction().execute(async (trx) => {
+    const existing = await getMonitor(trx, id)
+    if (!existing) throw new NotFoundError(`monitor ${id} does not exist`)
+    refuseConfigManaged(existing)
+    const updated = await updateMonitorSpec(
+      trx,
+      id,
+      {
+        type: String(spec.type),
+        spec,
+        source: 'api',
+        paused: typeof spec.paused === 'boolean' ? spec.paused : existing.paused,
+      },
+      now,
+    )
+    if (!updated) throw new NotFoundError(`monitor ${id} does not exist`)
+    await syncPausedState(trx, updated, now)
+    await audit(trx, ctx, 'monitor.update', id, {
+      before: redactSpec(existing.spec),
+      after: redactSpec(spec),
+    })
+    return monitorView((await getMonitor(trx, id)) as StoredMonitor)
+  })
+}
+
+/** Deletes a monitor and its history. */
+export async function deleteMonitor(ctx: ServiceContext, id: string): Promise<void> {
+  await ctx.db.transaction().execute(async (trx) => {
+    const existing = await getMonitor(trx, id)
+    if (!existing) throw new NotFoundError(`monitor ${id} does not exist`)
+    refuseConfigManaged(existing)
+    await deleteMonitorRow(trx, id)
+    await audit(trx, ctx, 'monitor.delete', id, { before: redactSpec(existing.spec) })
+  })
+}
+
+/** Pauses or resumes a monitor (allowed for config-managed ones: it is an operation, not an edit). */
+export async function setMonitorPaused(
+  ctx: ServiceContext,
+  id: string,
+  paused: boolean,
+): Promise<MonitorView> {
+  const now = ctx.clock.now()
+  return ctx.db.transaction().execute(async (trx) => {
+    const existing = await getMonitor(trx, id)
+    if (!existing) throw new NotFoundError(`monitor ${id} does not exist`)
+    const row = (await setMonitorPausedFlag(trx, id, paused, now)) as StoredMonitor
+    await syncPausedState(trx, row, now)
+    await audit(trx, ctx, paused ? 'monitor.pause' : 'monitor.resume', id, {})
+    return monitorView((await getMonitor(trx, id)) as StoredMonitor)
+  })
+}
+
+/**
+ * Moves the runtime into or out of `paused` to match the row's paused flag. Pausing a monitor
+ * that is down resolves its alert (and notifies), so a paused monitor never leaves a page open.
+ */
+export async function syncPausedState(trx: Executor, row: StoredMonitor, now: number): Promise<void> {
+  const decision = setPaused(row.runtime, row.paused, now)
+  if (!decision.transition) return
+  await setMonitorRuntime(trx, row.id, decision.runtime, firstDue(now))
+  const parsed = parseMonitorSpec(row.spec)
+  if (!parsed.ok) return
+  const settings = await readSharedSettings(trx)
+  await recordTransition(trx, recordedMonitor(row, parsed.spec), decision.transition, {
+    defaultChannels: settings.defaultChannels,
+    now,
+  })
+}
+
+/** One monitor's view, or NotFoundError. */
+export async function getMonitorView(
+  ctx: Pick<ServiceContext, 'db'>,
+  id: string,
+): Promise<MonitorView> {
+  const row = await getMonitor(ctx.db, id)
+  if (!row) throw new NotFoundError(`monitor ${id} does not exist`)
+  return monitorView(row)
+}
+
+/** A page of monitor views and the cursor of the next page. */
+export async function listMonitorViews(
+  ctx: Pick<ServiceContext, 'db'>,
+  filter: MonitorFilter & { label?: Record<string, string> },
+): Promise<{ items: MonitorView[]; next?: string }> {
+  const limit = Math.min(Math.max(filter.limit ?? 100, 1), 1000)
+  const labelFilter =
+    filter.label && Object.keys(filter.label).length > 0 ? filter.label : undefined
+  const items: MonitorView[] = []
+  let after = filter.after
+  // Label filters are applied after reading; read in pages until the page is full.
+  for (;;) {
+    const rows = await listMonitors(ctx.db, {
+      ...filter,
+      ...(after ? { after } : {}),
+      limit: limit + 1,
+    })
+    for (const row of rows) {
+      if (labelFilter) {
+        const labels = (row.spec.labels ?? {}) as Record<string, string>
+        if (!Object.entries(labelFilter).every(([k, v]) => labels[k] === v)) continue
+      }
+      items.push(monitorView(row))
+      if (items.length > limit) break
+    }
+    if (items.length > limit || rows.length <= limit) break
+    after = rows[rows.length - 1]?.slug
+  }
+  const page = items.slice(0, limit)
+  return items.length > limit
+    ? { items: page, next: page[page.length - 1]?.id as string }
+    : { items: page }
+}
+
+/** Counts of monitors by state, for the status summary and `keel status`. */
+export async function monitorCounts(
+  ctx: Pick<ServiceContext, 'db'>,
+): Promise<Record<string, number>> {
+  return countMonitorsByState(ctx.db)
+}
+
+function refuseConfigManaged(row: StoredMonitor): void {
+  if (row.source.startsWith('file:')) {
+    throw new ConflictError(
+      `monitor ${row.slug} is managed by ${row.source.slice(5)}; change it there and run keel apply`,
+    )
+  }
+}
+
+/** Appends an audit event for a monitor change. */
+async function audit(
+  trx: Executor,
+  ctx: ServiceContext,
+  action: string,
+  id: string,
+  details: unknown,
+): Promise<void> {
+  await appendAudit(trx, {
+    at: ctx.clock.now(),
+    actor: ctx.actor.name,
+    action,
+    objectType: 'monitor',
+    objectId: id,
+    ...(ctx.actor.source ? { source: ctx.actor.source } : {}),
+    details,
+  })
+}
