@@ -231,11 +231,7 @@ export async function claimMonitors(
     .selectFrom('monitors')
     .select('id')
     .where((eb) =>
-      eb.or([
-        eb('lease_until', 'is', null),
-        eb('lease_until', '<', now),
-        eb('lease_owner', '=', owner),
-      ]),
+      eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]),
     )
     .orderBy('id')
     .limit(limit)

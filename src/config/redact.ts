@@ -1,0 +1,81 @@
+import { channels } from '../channels/index.js'
+import { probes } from '../checks/registry.js'
+import { formatPath, type PathSegment } from '../core/config/index.js'
+import type { KeelConfig } from './schema.js'
+
+/** What a secret is replaced with in output. */
+export const redactedPlaceholder = '<redacted>'
+
+/** A config section whose entries name their definition by `type`. */
+export type SecretSection = 'monitors' | 'channels'
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** The secret field paths (`password`, `basicAuth.password`) of a monitor or channel type. */
+export function secretFieldsOf(section: SecretSection, type: string): readonly string[] {
+  if (section === 'monitors') return probes.find((probe) => probe.type === type)?.secretFields ?? []
+  return channels.find((channel) => channel.kind === type)?.secretFields ?? []
+}
+
+function coveredBy(path: string, field: string): boolean {
+  return path === field || path.startsWith(`${field}.`) || path.startsWith(`${field}[`)
+}
+
+/**
+ * Whether a path inside one monitor or channel (`basicAuth.password`, `headers.Authorization`)
+ * is, or lies inside, one of its type's secret fields.
+ */
+export function isSecretPath(section: SecretSection, spec: unknown, path: string): boolean {
+  if (!isRecord(spec) || typeof spec.type !== 'string') return false
+  return secretFieldsOf(section, spec.type).some((field) => coveredBy(path, field))
+}
+
+/** Whether a path in a whole config, parsed or as written, holds a secret. */
+export function isSecretConfigPath(config: unknown, segments: readonly PathSegment[]): boolean {
+  const [section, id, ...rest] = segments
+  if (section === 'store') return id === 'url'
+  if ((section !== 'monitors' && section !== 'channels') || typeof id !== 'string') return false
+  if (!isRecord(config) || !isRecord(config[section])) return false
+  return isSecretPath(section, config[section][id], formatPath(rest))
+}
+
+/** Replaces the password in a connection URL, in the userinfo part and in a `password` parameter. */
+export function redactUrlPassword(url: string): string {
+  return url
+    .replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@?#]*:)([^@/?#]*)@/i, `$1${redactedPlaceholder}@`)
+    .replace(/([?&]password=)[^&#]*/i, `$1${redactedPlaceholder}`)
+}
+
+function redactFields(spec: unknown, fields: readonly string[]): void {
+  for (const field of fields) {
+    const keys = field.split('.')
+    let holder: unknown = spec
+    for (const key of keys.slice(0, -1)) holder = isRecord(holder) ? holder[key] : undefined
+    const last = keys[keys.length - 1] as string
+    if (isRecord(holder) && holder[last] !== undefined) holder[last] = redactedPlaceholder
+  }
+}
+
+/**
+ * A copy of a config with every secret replaced by `<redacted>`: the secret fields each monitor
+ * and channel type declares, and the password in a PostgreSQL URL. Safe to print or serve.
+ */
+export function redactConfig(config: KeelConfig): unknown {
+  const copy = structuredClone(config) as unknown
+  if (!isRecord(copy)) return copy
+  for (const section of ['monitors', 'channels'] as const) {
+    const entries = copy[section]
+    if (!isRecord(entries)) continue
+    for (const spec of Object.values(entries)) {
+      if (isRecord(spec) && typeof spec.type === 'string') {
+        redactFields(spec, secretFieldsOf(section, spec.type))
+      }
+    }
+  }
+  if (isRecord(copy.store) && typeof copy.store.url === 'string') {
+    copy.store.url = redactUrlPassword(copy.store.url)
+  }
+  return copy
+}
