@@ -1,5 +1,5 @@
 import type { z } from 'zod'
-import type { CheckOutcome } from '../core/checks/index.js'
+import type { CheckOutcome, Placeholder } from '../core/checks/index.js'
 
 /** What the engine hands a probe for one run. */
 export interface ProbeContext {
@@ -8,6 +8,15 @@ export interface ProbeContext {
   timeoutMs: number
   /** The monitor's Gatus-style conditions, as written (`[STATUS] == 200`). */
   conditions: readonly string[]
+  /** When a push monitor (heartbeat) last received a ping, if ever; other probes ignore it. */
+  lastPingAt?: number
+}
+
+/** A problem with a field of a probe's config that its schema alone cannot express. */
+export interface ProbeConfigIssue {
+  /** The field's path inside the monitor spec (`['schedule']`). */
+  path: (string | number)[]
+  message: string
 }
 
 /**
@@ -22,6 +31,10 @@ export interface ProbeDefinition<S extends z.ZodObject = z.ZodObject> {
   configSchema: S
   /** Field names in `configSchema` that hold secrets (redacted in output, encrypted at rest). */
   secretFields: readonly string[]
+  /** The condition placeholders this probe observes; conditions using others are rejected. */
+  placeholders?: readonly Placeholder[]
+  /** Checks between fields (`period` or `schedule`, not both); runs after the schema passed. */
+  validate?(config: z.output<S>): ProbeConfigIssue[]
   /** A short human description of what is checked (`GET https://example.org/health`). */
   target(config: z.output<S>): string
   run(config: z.output<S>, context: ProbeContext): Promise<CheckOutcome>
@@ -30,7 +43,14 @@ export interface ProbeDefinition<S extends z.ZodObject = z.ZodObject> {
 /** Erases a definition's config type so definitions of several types can share one array. */
 export type AnyProbeDefinition = ProbeDefinition<z.ZodObject>
 
+/** A definition that keeps its literal `type` and schema, so the registry can build typed specs. */
+export type TypedProbeDefinition<T extends string, S extends z.ZodObject> = ProbeDefinition<S> & {
+  type: T
+}
+
 /** Lets a probe file declare its definition with full type inference on `config`. */
-export function defineProbe<S extends z.ZodObject>(definition: ProbeDefinition<S>): AnyProbeDefinition {
-  return definition as unknown as AnyProbeDefinition
+export function defineProbe<T extends string, S extends z.ZodObject>(
+  definition: TypedProbeDefinition<T, S>,
+): TypedProbeDefinition<T, S> {
+  return definition
 }

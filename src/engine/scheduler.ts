@@ -1,5 +1,10 @@
 import type { Logger } from 'pino'
-import { findProbe, parseMonitorSpec, runCheck, type MonitorSpec } from '../checks/registry.js'
+import {
+  parseMonitorSpec,
+  runCheck,
+  type MonitorSpec,
+  type RunCheckOptions,
+} from '../checks/registry.js'
 import { heartbeatDeadline } from '../checks/heartbeat.js'
 import { defaultStatePolicy, type CheckOutcome } from '../core/checks/index.js'
 import type { Clock } from '../core/time.js'
@@ -50,7 +55,7 @@ export interface SchedulerOptions {
   onCheck?: (observation: CheckObservation) => void
   onTransitions?: (transitions: RecordedTransition[]) => void
   /** The probe runner; tests and benchmarks use the real one. */
-  run?: (spec: MonitorSpec, options: { signal: AbortSignal }) => Promise<CheckOutcome>
+  run?: (spec: MonitorSpec, options: RunCheckOptions) => Promise<CheckOutcome>
 }
 
 interface Entry {
@@ -268,7 +273,9 @@ export class Scheduler {
     if (this.timer && top.dueAt >= this.timerAt) return
     clearTimeout(this.timer)
     this.timerAt = top.dueAt
-    this.timer = setTimeout(() => this.tick(), Math.max(0, top.dueAt - this.options.clock.now()))
+    // setTimeout overflows past 2^31-1 ms (about 24.8 days) and would fire at once in a loop.
+    const delay = Math.min(Math.max(0, top.dueAt - this.options.clock.now()), 2_147_483_647)
+    this.timer = setTimeout(() => this.tick(), delay)
   }
 
   private tick(): void {
@@ -350,14 +357,10 @@ export class Scheduler {
       this.schedule(entry, deadline)
       return
     }
-    const probe = findProbe('heartbeat')
-    const outcome: CheckOutcome = probe
-      ? await probe.run(spec, {
-          signal: new AbortController().signal,
-          timeoutMs: spec.timeout,
-          conditions: [],
-        })
-      : { status: 'down', latencyMs: 0, message: 'no ping received in time' }
+    const outcome = await this.run(spec, {
+      signal: new AbortController().signal,
+      ...(row.lastPingAt !== undefined ? { lastPingAt: row.lastPingAt } : {}),
+    })
     const repeat = spec.interval
     this.schedule(entry, now + repeat)
     this.buffer.push({ monitor: entry.monitor, outcome, checkedAt: now, nextDueAt: now + repeat })

@@ -1,4 +1,5 @@
 import { parseMonitorSpec } from '../checks/registry.js'
+import { InputError } from '../core/errors.js'
 import { planChanges, type FieldChange, type Plan } from '../core/config/index.js'
 import { appendAudit } from '../store/audit.js'
 import { deleteChannel, listChannels, upsertChannel } from '../store/channels.js'
@@ -127,7 +128,18 @@ export function planIsEmpty(plan: ApplyPlan): boolean {
 export async function executeApply(ctx: ServiceContext, desired: DesiredState): Promise<ApplyPlan> {
   for (const [id, spec] of Object.entries(desired.monitors)) {
     const parsed = parseMonitorSpec(spec)
-    if (!parsed.ok) throw new Error(`monitor ${id} is invalid; validate the config before applying`)
+    if (!parsed.ok) throw new InputError(`monitor ${id} is invalid; run keel validate to see why`)
+  }
+  const tokens = new Map<string, string>()
+  for (const [id, spec] of Object.entries(desired.monitors)) {
+    if (typeof spec.token !== 'string') continue
+    const other = tokens.get(spec.token)
+    if (other) {
+      throw new InputError(
+        `monitors ${other} and ${id} use the same heartbeat token; give each its own`,
+      )
+    }
+    tokens.set(spec.token, id)
   }
   const now = ctx.clock.now()
   return ctx.db.transaction().execute(async (trx) => {

@@ -1,0 +1,114 @@
+import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify'
+import { AuthenticationError } from '../core/errors.js'
+import type { Clock } from '../core/time.js'
+import { authenticateToken, requireRole, roles } from '../services/auth.js'
+import type { Actor } from '../services/context.js'
+import type { Role } from '../store/auth.js'
+import type { Db } from '../store/dialect.js'
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The weakest role that may call the route; every route outside `publicRoutes` declares one. */
+    role?: Role | 'public'
+  }
+  interface FastifyRequest {
+    /** Who is calling, set by the route guard on authenticated routes. */
+    actor?: Actor
+  }
+}
+
+/**
+ * The only routes that need no token: the health probe and the heartbeat ping URLs, which carry
+ * their own unguessable token in the path. Everything else must declare `config.role`.
+ */
+export const publicRoutes: readonly string[] = [
+  '/healthz',
+  '/ping/:token',
+  '/ping/:token/start',
+  '/ping/:token/fail',
+  '/ping/:token/:exitStatus',
+]
+
+/** One registered route and who may call it. */
+export interface RouteEntry {
+  method: string
+  url: string
+  role: Role | 'public'
+}
+
+const tables = new WeakMap<FastifyInstance, RouteEntry[]>()
+
+/** Every route registered on an app built with the guard, with its role, for tests and docs. */
+export function routeTable(app: FastifyInstance): readonly RouteEntry[] {
+  return tables.get(app) ?? []
+}
+
+function declaredRole(route: RouteOptions): Role | 'public' {
+  const declared = route.config?.role
+  const methods = [route.method].flat().join('|')
+  if (declared === undefined) {
+    if (publicRoutes.includes(route.url)) return 'public'
+    throw new Error(
+      `route ${methods} ${route.url} declares no role: add config: { role: '${roles.join("' | '")}' } to its options`,
+    )
+  }
+  if (declared === 'public') {
+    if (publicRoutes.includes(route.url)) return 'public'
+    throw new Error(
+      `route ${methods} ${route.url} declares role 'public' but is not in publicRoutes (src/api/route-guard.ts); public routes are listed there on purpose`,
+    )
+  }
+  if (!roles.includes(declared)) {
+    throw new Error(
+      `route ${methods} ${route.url} declares unknown role ${JSON.stringify(declared)}; use one of ${roles.join(', ')}`,
+    )
+  }
+  return declared
+}
+
+/** The bearer token of a request, or undefined when the header is absent. */
+function bearerToken(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization
+  if (header === undefined) return undefined
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header)
+  if (!match) {
+    throw new AuthenticationError(
+      'Authorization header must be "Bearer <token>"; other schemes are not supported',
+    )
+  }
+  return match[1]
+}
+
+/**
+ * Makes every route declare who may call it. Registering a route with no role that is not in
+ * `publicRoutes` throws, so the server refuses to start rather than serve it unprotected; each
+ * request is then authenticated and its role checked in one `onRequest` hook, before the body is
+ * even read. Install it before any route is registered.
+ */
+export function installRouteGuard(app: FastifyInstance, deps: { db: Db; clock: Clock }): void {
+  const table: RouteEntry[] = []
+  tables.set(app, table)
+  app.decorateRequest('actor', undefined)
+  app.addHook('onRoute', (route) => {
+    const role = declaredRole(route)
+    route.config = { ...route.config, role }
+    for (const method of [route.method].flat()) table.push({ method, url: route.url, role })
+  })
+  app.addHook('onRequest', async (request) => {
+    const role = request.routeOptions.config.role
+    if (role === 'public') return
+    // Only the not-found handler has no role (onRoute gave every route one): let it answer 404.
+    if (role === undefined && request.is404) return
+    const actor = await authenticateToken(deps, bearerToken(request), request.ip)
+    requireRole(actor, role ?? 'admin')
+    request.actor = actor
+  })
+}
+
+/** The authenticated caller of a guarded route. */
+export function actorOf(request: FastifyRequest): Actor {
+  if (!request.actor) {
+    throw new AuthenticationError('authentication required: send "Authorization: Bearer <token>"')
+  }
+  return request.actor
+}

@@ -1,0 +1,302 @@
+import { Writable } from 'node:stream'
+import Fastify from 'fastify'
+import pino from 'pino'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createApiToken, roleAllows, roles } from '../services/auth.js'
+import type { Role } from '../store/auth.js'
+import { apiStoreKinds, startApiHarness, type ApiHarness } from './api-harness.js'
+import { errorResponse, installErrorHandling } from './errors.js'
+import { installRouteGuard, routeTable, type RouteEntry } from './route-guard.js'
+
+/** A concrete URL for a route pattern, with params that look valid so the handler runs. */
+function concreteUrl(url: string): string {
+  return url
+    .replace(':id', 'no-such-monitor')
+    .replace(':token', 'no-such-token')
+    .replace(':exitStatus', '0')
+}
+
+function requestFor(route: RouteEntry) {
+  const withBody = route.method === 'POST' || route.method === 'PUT'
+  return {
+    method: route.method as 'GET',
+    url: concreteUrl(route.url),
+    ...(withBody ? { payload: {} } : {}),
+  }
+}
+
+describe.each(apiStoreKinds)('authorization on $name', ({ kind }) => {
+  let h: ApiHarness
+  beforeAll(async () => {
+    h = await startApiHarness(kind)
+  }, 60_000)
+  afterAll(async () => h?.close())
+
+  it.skipIf(kind.skipReason)('lists every route the API serves, each with a role', () => {
+    const table = routeTable(h.app)
+    const keys = table.map((r) => `${r.method} ${r.url}`)
+    for (const expected of [
+      'GET /healthz',
+      'GET /metrics',
+      'GET /api/openapi.json',
+      'GET /api/v1/status',
+      'GET /api/v1/monitors',
+      'POST /api/v1/monitors',
+      'GET /api/v1/monitors/:id',
+      'PUT /api/v1/monitors/:id',
+      'DELETE /api/v1/monitors/:id',
+      'POST /api/v1/monitors/:id/pause',
+      'POST /api/v1/monitors/:id/resume',
+      'POST /api/v1/monitors/:id/check',
+      'GET /api/v1/monitors/:id/results',
+      'GET /api/v1/monitors/:id/history',
+      'GET /api/v1/monitors/:id/rollups',
+      'GET /api/v1/monitors/:id/pings',
+      'GET /api/v1/alerts',
+      'GET /api/v1/notifications',
+      'GET /api/v1/audit',
+      'POST /api/v1/tokens',
+      'POST /ping/:token',
+      'HEAD /ping/:token/fail',
+      'GET /ping/:token/:exitStatus',
+    ]) {
+      expect(keys).toContain(expected)
+    }
+    expect(table.filter((r) => r.role === 'public').map((r) => r.url)).toEqual(
+      expect.arrayContaining(['/healthz', '/ping/:token']),
+    )
+    expect(
+      table.filter((r) => r.role === 'public').every((r) => /^\/(healthz|ping\/)/.test(r.url)),
+    ).toBe(true)
+  })
+
+  it.skipIf(kind.skipReason)(
+    'lets exactly the declared roles through on every route',
+    async () => {
+      const table = routeTable(h.app)
+      expect(table.length).toBeGreaterThan(20)
+      const wrong: string[] = []
+      for (const route of table) {
+        const request = requestFor(route)
+        const anonymous = await h.app.inject(request)
+        const expectAnonymous = route.role === 'public' ? 'allowed' : 401
+        const got = (status: number) => (status === 401 || status === 403 ? status : 'allowed')
+        if (got(anonymous.statusCode) !== expectAnonymous) {
+          wrong.push(`${route.method} ${route.url} without a token: ${anonymous.statusCode}`)
+        }
+        for (const role of roles) {
+          const response = await h.app.inject({ ...request, headers: h.as(role) })
+          const expected = route.role === 'public' || roleAllows(role, route.role) ? 'allowed' : 403
+          if (got(response.statusCode) !== expected) {
+            wrong.push(
+              `${route.method} ${route.url} as ${role}: ${response.statusCode} (wanted ${expected}) ${response.body.slice(0, 200)}`,
+            )
+          }
+        }
+      }
+      expect(wrong).toEqual([])
+    },
+    120_000,
+  )
+
+  it.skipIf(kind.skipReason)('refuses unknown, malformed, expired and revoked tokens', async () => {
+    const url = '/api/v1/monitors'
+    const unknown = await h.app.inject({ url, headers: { authorization: 'Bearer keel_nope' } })
+    expect(unknown.statusCode).toBe(401)
+    expect(unknown.json().error).toMatchObject({ name: 'AuthenticationError' })
+    const basic = await h.app.inject({ url, headers: { authorization: 'Basic dXNlcjpwdw==' } })
+    expect(basic.statusCode).toBe(401)
+    expect(basic.json().error.message).toContain('Bearer')
+    const short = await createApiToken(
+      { db: h.store.db, clock: h.clock },
+      { name: 'short-lived', role: 'admin', expiresAt: h.clock.now() + 1_000 },
+    )
+    const before = await h.app.inject({ url, headers: { authorization: `Bearer ${short.token}` } })
+    expect(before.statusCode).toBe(200)
+    h.clock.advance(1_000)
+    const after = await h.app.inject({ url, headers: { authorization: `Bearer ${short.token}` } })
+    expect(after.statusCode).toBe(401)
+    expect(after.json().error.message).toContain('expired')
+  })
+
+  it.skipIf(kind.skipReason)('names the role needed when refusing one', async () => {
+    const response = await h.app.inject({
+      method: 'POST',
+      url: '/api/v1/tokens',
+      payload: { name: 'x', role: 'viewer' },
+      headers: h.as('operator'),
+    })
+    expect(response.statusCode).toBe(403)
+    expect(response.json().error).toMatchObject({ name: 'NotAllowedError' })
+    expect(response.json().error.message).toContain('needs admin')
+  })
+})
+
+describe('the route guard', () => {
+  const deps = { db: undefined as never, clock: { now: () => 0 } }
+
+  it('refuses to register a route that declares no role', () => {
+    const app = Fastify()
+    installRouteGuard(app, deps)
+    expect(() => app.get('/api/v1/secret', async () => 'secret')).toThrow(
+      /route GET \/api\/v1\/secret declares no role/,
+    )
+  })
+
+  it('refuses a route that calls itself public without being on the allow-list', () => {
+    const app = Fastify()
+    installRouteGuard(app, deps)
+    expect(() => app.get('/debug', { config: { role: 'public' } }, async () => 'x')).toThrow(
+      /not in publicRoutes/,
+    )
+  })
+
+  it('refuses an unknown role name', () => {
+    const app = Fastify()
+    installRouteGuard(app, deps)
+    expect(() => app.get('/x', { config: { role: 'superuser' as Role } }, async () => 'x')).toThrow(
+      /unknown role "superuser"/,
+    )
+  })
+
+  it('refuses in a plugin too, so ready() fails and the server does not start', async () => {
+    const app = Fastify()
+    installRouteGuard(app, deps)
+    void app.register(
+      async (scope) => {
+        scope.post('/things', async () => 'x')
+      },
+      { prefix: '/api/v1' },
+    )
+    await expect(app.ready()).rejects.toThrow(/POST \/api\/v1\/things declares no role/)
+  })
+
+  it('accepts the allow-listed public routes without a role, and guards implied HEAD routes', async () => {
+    const app = Fastify()
+    installErrorHandling(app, { bodyLimitBytes: 1024 })
+    installRouteGuard(app, deps)
+    app.get('/healthz', async () => ({ status: 'ok' }))
+    app.get('/api/v1/things', { config: { role: 'operator' } }, async () => [])
+    await app.ready()
+    expect(routeTable(app)).toEqual([
+      { method: 'GET', url: '/healthz', role: 'public' },
+      { method: 'HEAD', url: '/healthz', role: 'public' },
+      { method: 'GET', url: '/api/v1/things', role: 'operator' },
+      { method: 'HEAD', url: '/api/v1/things', role: 'operator' },
+    ])
+    expect((await app.inject({ method: 'HEAD', url: '/api/v1/things' })).statusCode).toBe(401)
+    expect((await app.inject({ url: '/healthz' })).statusCode).toBe(200)
+    await app.close()
+  })
+})
+
+describe.each(apiStoreKinds)('errors on $name', ({ kind }) => {
+  let h: ApiHarness
+  const logLines: Record<string, unknown>[] = []
+  beforeAll(async () => {
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        for (const line of String(chunk).split('\n')) if (line) logLines.push(JSON.parse(line))
+        done()
+      },
+    })
+    h = await startApiHarness(kind, { bodyLimitBytes: 4096, log: pino({ level: 'info' }, sink) })
+  }, 60_000)
+  afterAll(async () => h?.close())
+
+  it.skipIf(kind.skipReason)('answers an unknown route with 404 in the error shape', async () => {
+    const response = await h.app.inject({ url: '/api/v1/nothing-here', headers: h.as('admin') })
+    expect(response.statusCode).toBe(404)
+    expect(response.json()).toEqual({
+      error: {
+        name: 'NotFoundError',
+        message: expect.stringContaining('GET /api/v1/nothing-here'),
+      },
+    })
+  })
+
+  it.skipIf(kind.skipReason)('answers malformed JSON with 400', async () => {
+    const response = await h.app.inject({
+      method: 'POST',
+      url: '/api/v1/monitors',
+      headers: { ...h.as('admin'), 'content-type': 'application/json' },
+      payload: '{"id": "x", ',
+    })
+    expect(response.statusCode).toBe(400)
+    expect(response.json().error.name).toBe('InputError')
+    expect(response.json().error.message).toContain('not valid JSON')
+  })
+
+  it.skipIf(kind.skipReason)(
+    'answers a query parameter out of range with 400 naming it',
+    async () => {
+      const response = await h.app.inject({
+        url: '/api/v1/monitors?limit=5000',
+        headers: h.as('viewer'),
+      })
+      expect(response.statusCode).toBe(400)
+      expect(response.json().error.message).toBe('query parameter limit must be <= 1000')
+      expect(response.json().error.details).toEqual([
+        { in: 'querystring', path: 'limit', message: 'must be <= 1000' },
+      ])
+    },
+  )
+
+  it.skipIf(kind.skipReason)('answers a missing body field with 400 naming it', async () => {
+    const response = await h.app.inject({
+      method: 'POST',
+      url: '/api/v1/tokens',
+      headers: h.as('admin'),
+      payload: { role: 'viewer' },
+    })
+    expect(response.statusCode).toBe(400)
+    expect(response.json().error.message).toBe('body field name is required')
+  })
+
+  it.skipIf(kind.skipReason)('answers a body over the limit with 413', async () => {
+    const response = await h.app.inject({
+      method: 'POST',
+      url: '/api/v1/monitors',
+      headers: h.as('admin'),
+      payload: { id: 'big', type: 'tcp', description: 'x'.repeat(5000) },
+    })
+    expect(response.statusCode).toBe(413)
+    expect(response.json().error.message).toContain('4096 bytes')
+  })
+
+  it.skipIf(kind.skipReason)(
+    'answers a store failure with a bare 500 and logs its stack once',
+    async () => {
+      const separate = await startApiHarness(kind, {
+        log: pino(
+          { level: 'info' },
+          new Writable({ write: (c, _e, d) => (logLines.push(JSON.parse(String(c))), d()) }),
+        ),
+      })
+      const headers = separate.as('viewer')
+      await separate.breakStore()
+      const before = logLines.length
+      const response = await separate.app.inject({ url: '/api/v1/monitors', headers })
+      expect(response.statusCode).toBe(500)
+      expect(response.json().error.name).toBe('InternalError')
+      expect(response.json().error.message).toMatch(
+        /^internal server error; the server log has the details \(request .+\)$/,
+      )
+      const errors = logLines.slice(before).filter((l) => l.level === 50)
+      expect(errors).toHaveLength(1)
+      expect(JSON.stringify(errors[0])).toContain('stack')
+      await separate.close()
+    },
+  )
+})
+
+describe('errorResponse', () => {
+  it('keeps the message of an unexpected error out of the body', () => {
+    const response = errorResponse(new Error('password=hunter2 in connection string'), {
+      bodyLimitBytes: 1,
+    })
+    expect(response.status).toBe(500)
+    expect(response.internal).toBe(true)
+    expect(JSON.stringify(response.body)).not.toContain('hunter2')
+  })
+})
