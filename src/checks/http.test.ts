@@ -294,3 +294,32 @@ describe('httpProbe config', () => {
     ])
   })
 })
+
+describe('http probe connection reuse', () => {
+  it.each([
+    { reuseConnections: true, name: 'reuses keep-alive connections by default' },
+    { reuseConnections: false, name: 'opens a fresh connection per check when asked' },
+  ])('$name', async ({ reuseConnections }) => {
+    let connections = 0
+    const server = createServer((_req, res) => res.end('ok'))
+    server.keepAliveTimeout = 30_000
+    server.on('connection', () => connections++)
+    const listening = await listenOnLoopback(server)
+    try {
+      for (let i = 0; i < 5; i++) {
+        const outcome = await check(
+          { url: `http://127.0.0.1:${listening.port}/`, reuseConnections, conditions: [] },
+          {
+            conditions: ['[IP] == 127.0.0.1'],
+          },
+        )
+        expect(outcome.status, outcome.message).toBe('up')
+      }
+      // undici may open a second socket while the first is being returned to the pool.
+      if (reuseConnections) expect(connections).toBeLessThanOrEqual(2)
+      else expect(connections).toBe(5)
+    } finally {
+      await listening.close()
+    }
+  })
+})

@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http'
+import type { Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
-import { Agent, buildConnector, interceptors, request } from 'undici'
+import { Agent, buildConnector, interceptors, request, type Dispatcher } from 'undici'
 import { z } from 'zod'
 import { durationField, evaluateConditions, type ConditionContext } from '../core/checks/index.js'
 import { formatDuration } from '../core/time.js'
@@ -41,6 +42,12 @@ export const httpConfigSchema = z.object({
   followRedirects: z.boolean().default(true),
   maxRedirects: z.number().int().min(1).max(10).default(10),
   tlsVerify: z.boolean().default(true),
+  /**
+   * Keep the connection open between checks when the server allows it (as browsers and most
+   * monitors do): about a quarter of the CPU per check. Set false to open a fresh connection
+   * every time, so every check also proves the server still accepts connections.
+   */
+  reuseConnections: z.boolean().default(true),
   /** Accepted statuses; 200-399 when neither this nor a `[STATUS]` condition is given. */
   expectedStatus: z.union([statusSpec, z.array(statusSpec).min(1)]).optional(),
   /** A response slower than this makes the monitor degraded instead of up. */
@@ -105,6 +112,61 @@ function origin(url: string): string {
 }
 
 /** Requests a URL with undici and judges status, keyword, JSON value, conditions and latency. */
+/** What the connector saw on the last new connection to an origin (address, certificate). */
+interface ConnectionFacts {
+  ip?: string
+  certificateValidTo?: number
+}
+
+const sharedFacts = new Map<string, ConnectionFacts>()
+const sharedDispatchers = new Map<string, Dispatcher>()
+
+// Idle connections live long enough to be reused by a 20 s interval and no longer.
+const keepAliveMs = 25_000
+
+function observeSocket(socket: Socket | TLSSocket): ConnectionFacts {
+  const validTo =
+    'getPeerCertificate' in socket ? (socket as TLSSocket).getPeerCertificate().valid_to : undefined
+  return {
+    ...(socket.remoteAddress ? { ip: socket.remoteAddress } : {}),
+    ...(validTo ? { certificateValidTo: Date.parse(validTo) } : {}),
+  }
+}
+
+/**
+ * The keep-alive dispatcher shared by every monitor with the same TLS and redirect settings.
+ * Facts about each new connection are kept per origin, so a reused connection still reports the
+ * peer address and certificate it was opened with.
+ */
+function sharedDispatcher(config: HttpConfig): Dispatcher {
+  const key = `${config.tlsVerify}|${config.followRedirects ? config.maxRedirects : 0}`
+  let dispatcher = sharedDispatchers.get(key)
+  if (!dispatcher) {
+    const connector = buildConnector({ rejectUnauthorized: config.tlsVerify, timeout: 30_000 })
+    const agent = new Agent({
+      keepAliveTimeout: keepAliveMs,
+      keepAliveMaxTimeout: keepAliveMs,
+      connect: (options, callback) =>
+        connector(options, (error, socket) => {
+          if (socket) {
+            const port = options.port ? `:${options.port}` : ''
+            sharedFacts.set(
+              `${options.protocol}//${options.hostname}${port}`,
+              observeSocket(socket),
+            )
+          }
+          if (error) callback(error, null)
+          else callback(null, socket as NonNullable<typeof socket>)
+        }),
+    })
+    dispatcher = config.followRedirects
+      ? agent.compose(interceptors.redirect({ maxRedirections: config.maxRedirects }))
+      : agent
+    sharedDispatchers.set(key, dispatcher)
+  }
+  return dispatcher
+}
+
 export const httpProbe = defineProbe({
   type: 'http',
   description: 'HTTP(S) request: status, keyword, JSON value, response time, certificate',
@@ -137,33 +199,39 @@ export const httpProbe = defineProbe({
   target: (config) => `${config.method} ${config.url}`,
   async run(config, context) {
     const deadline = probeDeadline(context)
-    const connector = buildConnector({
-      rejectUnauthorized: config.tlsVerify,
-      timeout: context.timeoutMs,
-    })
     let ip: string | undefined
     let certificateExpirationMs: number | undefined
-    const agent = new Agent({
-      connect: (options, callback) =>
-        connector(options, (error, socket) => {
-          if (socket) {
-            ip = socket.remoteAddress
-            const validTo =
-              'getPeerCertificate' in socket
-                ? (socket as TLSSocket).getPeerCertificate().valid_to
-                : undefined
-            certificateExpirationMs = validTo ? Date.parse(validTo) - Date.now() : undefined
-          }
-          // undici's connector types the pair as a union the callback does not accept directly.
-          if (error) callback(error, null)
-          else callback(null, socket as NonNullable<typeof socket>)
-        }),
-      headersTimeout: context.timeoutMs,
-      bodyTimeout: context.timeoutMs,
-    })
-    const dispatcher = config.followRedirects
-      ? agent.compose(interceptors.redirect({ maxRedirections: config.maxRedirects }))
-      : agent
+    let agent: Agent | undefined
+    let dispatcher: Dispatcher
+    if (config.reuseConnections) {
+      dispatcher = sharedDispatcher(config)
+    } else {
+      const connector = buildConnector({
+        rejectUnauthorized: config.tlsVerify,
+        timeout: context.timeoutMs,
+      })
+      agent = new Agent({
+        connect: (options, callback) =>
+          connector(options, (error, socket) => {
+            if (socket) {
+              const facts = observeSocket(socket)
+              ip = facts.ip
+              certificateExpirationMs =
+                facts.certificateValidTo !== undefined
+                  ? facts.certificateValidTo - Date.now()
+                  : undefined
+            }
+            // undici's connector types the pair as a union the callback does not accept directly.
+            if (error) callback(error, null)
+            else callback(null, socket as NonNullable<typeof socket>)
+          }),
+        headersTimeout: context.timeoutMs,
+        bodyTimeout: context.timeoutMs,
+      })
+      dispatcher = config.followRedirects
+        ? agent.compose(interceptors.redirect({ maxRedirections: config.maxRedirects }))
+        : agent
+    }
     const headers: Record<string, string> = { 'user-agent': 'Keel-Monitor/0.1' }
     if (config.basicAuth) {
       const { username, password } = config.basicAuth
@@ -177,7 +245,17 @@ export const httpProbe = defineProbe({
         ...(config.body !== undefined ? { body: config.body } : {}),
         dispatcher,
         signal: deadline.signal,
+        headersTimeout: context.timeoutMs,
+        bodyTimeout: context.timeoutMs,
       })
+      if (config.reuseConnections) {
+        const facts = sharedFacts.get(new URL(config.url).origin)
+        ip = facts?.ip
+        certificateExpirationMs =
+          facts?.certificateValidTo !== undefined
+            ? facts.certificateValidTo - Date.now()
+            : undefined
+      }
       const body = config.method === 'HEAD' ? '' : await readBody(response.body)
       if (config.method === 'HEAD') response.body.destroy()
       const latencyMs = deadline.elapsedMs()
@@ -247,7 +325,10 @@ export const httpProbe = defineProbe({
         failure,
       })
     } finally {
-      await agent.destroy().catch(() => undefined)
+      // close() after a finished request ends the connection without building an error object;
+      // destroy() is needed only when a request is still in flight (aborted or failed).
+      if (agent && deadline.signal.aborted) await agent.destroy().catch(() => undefined)
+      else if (agent) await agent.close().catch(() => undefined)
     }
   },
 })

@@ -204,6 +204,9 @@ export interface RunCheckOptions {
   probe?: AnyProbeDefinition
 }
 
+// A plain, preallocated abort reason: aborting with it after a run costs no Error and stack.
+const checkFinished = { name: 'CheckFinished', message: 'the check finished' }
+
 const statuses: readonly CheckStatus[] = ['up', 'down', 'degraded']
 const maxMessageLength = 2_000
 // How long a probe that ignores its signal may overrun the timeout before it is given up on.
@@ -257,8 +260,10 @@ export async function runCheck(
   if (options.signal?.aborted) forward()
   else options.signal?.addEventListener('abort', forward, { once: true })
   let overrunTimer: NodeJS.Timeout | undefined
+  let settled = false
   const abandoned = new Promise<CheckOutcome>((resolve) => {
     const giveUp = () => {
+      if (settled) return
       overrunTimer = setTimeout(() => {
         const reason: unknown = controller.signal.reason
         const timedOut = reason instanceof DOMException && reason.name === 'TimeoutError'
@@ -287,8 +292,11 @@ export async function runCheck(
   } catch (error) {
     return { status: 'down', latencyMs: elapsed(), message: `probe error: ${errorMessage(error)}` }
   } finally {
+    settled = true
     clearTimeout(timer)
     clearTimeout(overrunTimer)
     options.signal?.removeEventListener('abort', forward)
+    // Tells the probe's own timers and listeners the run is over, so none fires later.
+    if (!controller.signal.aborted) controller.abort(checkFinished)
   }
 }

@@ -42,5 +42,5 @@ export function formatTable(
 export function formatAgo(at: number | undefined, now: number): string {
   if (at === undefined) return 'never'
   const ms = Math.max(0, now - at)
-  return ms < 1000 ? 'just now' : `${formatDuration(ms)} ago`
+  return ms < 1000 ? 'just now' : `${formatDuration(Math.round(ms / 1000) * 1000)} ago`
 }

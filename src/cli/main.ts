@@ -56,24 +56,25 @@ async function withStore<T>(
 
 async function serve(options: { config: string; demo?: boolean; listen?: string }): Promise<void> {
   const log = pino({ level: process.env.KEEL_LOG_LEVEL ?? 'info' })
-  let keel: RunningKeel | undefined
+  const running: { keel?: RunningKeel } = {}
   let demo: DemoTargets | undefined
   let bootstrapToken: string | undefined
   if (options.demo) {
     demo = await startDemoTargets({
       port: Number(process.env.KEEL_DEMO_PORT ?? 8081),
-      keelUrl: () => keel?.url,
+      keelUrl: () => running.keel?.url,
       heartbeatToken: 'demo-nightly-backup',
       log,
     })
   }
-  keel = await startKeel({
+  const keel = await startKeel({
     configPath: options.config,
     env: process.env,
     log,
     ...(options.listen ? { listen: options.listen } : {}),
     onBootstrapToken: (token) => (bootstrapToken = token),
   })
+  running.keel = keel
   const url = keel.url
   const lines = [
     '',
@@ -103,13 +104,13 @@ async function serve(options: { config: string; demo?: boolean; listen?: string 
 
   const shutdown = async (signal: string) => {
     log.info(`${signal} received; finishing checks and deliveries in flight`)
-    await keel?.stop(10_000)
+    await keel.stop(10_000)
     await demo?.close()
     process.exit(0)
   }
   process.once('SIGTERM', () => void shutdown('SIGTERM'))
   process.once('SIGINT', () => void shutdown('SIGINT'))
-  process.on('SIGHUP', () => void keel?.reload())
+  process.on('SIGHUP', () => void keel.reload())
 }
 
 function configOption(): Option {

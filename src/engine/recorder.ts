@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { sql } from 'kysely'
+import { CompiledQuery, sql } from 'kysely'
 import type { NotificationMessage } from '../channels/channel.js'
 import { alertForTransition, type AlertEvent } from '../core/alerts/index.js'
 import {
@@ -73,6 +73,38 @@ function runtimeFromRow(
     history: row.history,
     flapping: row.flapping === 1,
   }
+}
+
+const runtimeUpdates = new Map<string, string>()
+
+/**
+ * The runtime UPDATE runs once per check; compiling it through the query builder each time costs
+ * more than executing it, so its SQL is compiled once per dialect and reused with new values.
+ */
+function runtimeUpdateSql(trx: Executor): string {
+  const dialect = dialectOf(trx)
+  let text = runtimeUpdates.get(dialect)
+  if (text === undefined) {
+    text = trx
+      .updateTable('monitors')
+      .set({
+        state: '',
+        state_since: 0,
+        consecutive_failures: 0,
+        consecutive_successes: 0,
+        history: '',
+        flapping: 0,
+        last_checked_at: 0,
+        last_status: '',
+        last_latency_ms: 0,
+        last_message: '',
+        next_due_at: 0,
+      })
+      .where('id', '=', 0)
+      .compile().sql
+    runtimeUpdates.set(dialect, text)
+  }
+  return text
 }
 
 /** A stable id for one notification, so re-queuing the same event is a no-op. */
@@ -177,23 +209,22 @@ export async function applyOutcomes(
 
   for (const [id, pending] of last) {
     const runtime = runtimes.get(id) as MonitorRuntime
-    await trx
-      .updateTable('monitors')
-      .set({
-        state: runtime.state,
-        state_since: runtime.since,
-        consecutive_failures: runtime.consecutiveFailures,
-        consecutive_successes: runtime.consecutiveSuccesses,
-        history: runtime.history,
-        flapping: runtime.flapping ? 1 : 0,
-        last_checked_at: pending.checkedAt,
-        last_status: pending.outcome.status,
-        last_latency_ms: pending.outcome.latencyMs,
-        last_message: pending.outcome.message.slice(0, 1000),
-        next_due_at: pending.nextDueAt,
-      })
-      .where('id', '=', id)
-      .execute()
+    await trx.executeQuery(
+      CompiledQuery.raw(runtimeUpdateSql(trx), [
+        runtime.state,
+        runtime.since,
+        runtime.consecutiveFailures,
+        runtime.consecutiveSuccesses,
+        runtime.history,
+        runtime.flapping ? 1 : 0,
+        pending.checkedAt,
+        pending.outcome.status,
+        pending.outcome.latencyMs,
+        pending.outcome.message.slice(0, 1000),
+        pending.nextDueAt,
+        id,
+      ]),
+    )
   }
   return transitions
 }

@@ -203,7 +203,11 @@ export async function setMonitorPaused(
  * Moves the runtime into or out of `paused` to match the row's paused flag. Pausing a monitor
  * that is down resolves its alert (and notifies), so a paused monitor never leaves a page open.
  */
-export async function syncPausedState(trx: Executor, row: StoredMonitor, now: number): Promise<void> {
+export async function syncPausedState(
+  trx: Executor,
+  row: StoredMonitor,
+  now: number,
+): Promise<void> {
   const decision = setPaused(row.runtime, row.paused, now)
   if (!decision.transition) return
   await setMonitorRuntime(trx, row.id, decision.runtime, firstDue(now))

@@ -46,6 +46,7 @@ export async function openStore(location: StoreLocation): Promise<Store> {
     database.pragma('synchronous = NORMAL')
     database.pragma('busy_timeout = 5000')
     database.pragma('foreign_keys = ON')
+    cachePreparedStatements(database)
     db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) })
     dialect = 'sqlite'
   } else {
@@ -101,4 +102,22 @@ export function skipLocked(db: Executor) {
 export function parseJson<T>(text: string | null | undefined, fallback: T): T {
   if (text === null || text === undefined || text === '') return fallback
   return JSON.parse(text) as T
+}
+
+/**
+ * Kysely prepares every query anew; preparing is a large share of a small query's cost on
+ * SQLite. The engine runs the same few statements thousands of times a second, so keep them.
+ */
+function cachePreparedStatements(database: SqliteDatabase.Database): void {
+  const prepare = database.prepare.bind(database)
+  const cache = new Map<string, SqliteDatabase.Statement>()
+  database.prepare = ((source: string) => {
+    let statement = cache.get(source)
+    if (!statement) {
+      statement = prepare(source)
+      // Bulk inserts vary in row count; only keep a bounded number of distinct texts.
+      if (cache.size < 1_000) cache.set(source, statement)
+    }
+    return statement
+  }) as typeof database.prepare
 }

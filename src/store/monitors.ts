@@ -230,9 +230,7 @@ export async function claimMonitors(
   const candidates = db
     .selectFrom('monitors')
     .select('id')
-    .where((eb) =>
-      eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]),
-    )
+    .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
     .orderBy('id')
     .limit(limit)
     .modifyEnd(skipLocked(db))

@@ -108,7 +108,10 @@ export function runStoreContract(kind: StoreKind): void {
       expect(await monitors.claimMonitors(db, 'node-c', t0 + 1000, 30_000, 100)).toHaveLength(0)
       // A node never re-claims what it already holds; it renews it.
       expect(await monitors.claimMonitors(db, 'node-a', t0 + 1000, 30_000, 100)).toHaveLength(0)
-      const byIds = await monitors.getMonitorsByIds(db, first.map((m) => m.id))
+      const byIds = await monitors.getMonitorsByIds(
+        db,
+        first.map((m) => m.id),
+      )
       expect(byIds.map((m) => m.leaseOwner)).toEqual(first.map(() => 'node-a'))
 
       expect(await monitors.renewMonitorLeases(db, 'node-a', t0 + 20_000, 30_000)).toHaveLength(6)
