@@ -63,6 +63,8 @@ interface KeelFigures {
   p50LatenessMs: number
   bytesPerCheck: number
   restartToClaimMs: number
+  rawRowBytes: number
+  rollupRowBytes: number
   restartToFirstCheckMs: number
   down: number
 }
@@ -129,12 +131,36 @@ async function benchKeel(n: number, port: number): Promise<KeelFigures> {
   clearInterval(rssTimer)
   const measuredChecks = checks
   const bytesAfter = dbBytes(path)
+  const tableBytes = async (names: string[]) => {
+    const rows = await sql<{
+      bytes: number
+      name: string
+    }>`select name, sum(pgsize) as bytes from dbstat group by name`.execute(store.db)
+    return rows.rows
+      .filter((r) => names.includes(r.name))
+      .reduce((sum, r) => sum + Number(r.bytes), 0)
+  }
+  const count = async (table: 'check_results' | 'result_rollups') =>
+    Number(
+      (
+        await store.db
+          .selectFrom(table)
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    )
+  const rawRowBytes =
+    (await tableBytes(['check_results', 'check_results_monitor_time', 'check_results_time'])) /
+    Math.max(1, await count('check_results'))
   await runRetention(
     store.db,
     { raw: 3_600_000, minute: 6 * 3_600_000, hour: 90 * 86_400_000, day: 730 * 86_400_000 },
     clock.now() + 120_000,
     'bench',
   )
+  const rollupRowBytes =
+    (await tableBytes(['result_rollups', 'result_rollups_time'])) /
+    Math.max(1, await count('result_rollups'))
   await scheduler.stop(2_000)
 
   // Restart: a new scheduler with the same owner takes the monitors back and resumes their schedule.
@@ -170,6 +196,8 @@ async function benchKeel(n: number, port: number): Promise<KeelFigures> {
     p99LatenessMs: percentile(lateness, 0.99),
     p50LatenessMs: percentile(lateness, 0.5),
     bytesPerCheck: (bytesAfter - bytesBefore) / Math.max(1, measuredChecks),
+    rawRowBytes,
+    rollupRowBytes,
     restartToClaimMs: claimedMs,
     restartToFirstCheckMs: firstMs,
     down,

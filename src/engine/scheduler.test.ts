@@ -183,6 +183,34 @@ for (const kind of storeKinds) {
       expect(receiver.requests).toHaveLength(2)
     })
 
+    it('marks a heartbeat monitor down when no ping arrives by its deadline, and notifies', async () => {
+      const now = clock.now()
+      await insertMonitor(
+        store.db,
+        {
+          slug: 'cron-job',
+          type: 'heartbeat',
+          spec: { type: 'heartbeat', period: '1s', grace: '1s', retries: 0, interval: '1s' },
+          source: 'api',
+          paused: false,
+          pingToken: 'cron-job-token',
+        },
+        now,
+        now,
+      )
+      await startEngine().scheduler.start()
+      const row = await waitFor('cron-job down', async () => {
+        const m = await getMonitor(store.db, 'cron-job')
+        return m?.runtime.state === 'down' ? m : undefined
+      })
+      expect(row.lastMessage).toMatch(/ping/i)
+      await receiver.waitFor(1, 10_000)
+      expect(JSON.parse(receiver.requests[0]!.body)).toMatchObject({
+        status: 'firing',
+        labels: { monitor: 'cron-job', monitor_type: 'heartbeat' },
+      })
+    })
+
     it('keeps checking other monitors while one check hangs until its timeout', async () => {
       target.mode.hang = false
       const hanging = await startTarget()

@@ -250,8 +250,24 @@ function checkTypes(
   return undefined
 }
 
-/** Parses one Gatus-style condition (`[STATUS] == 200`, `[BODY].status == pat(*up*)`). */
+const parsedConditions = new Map<string, ParseConditionResult>()
+
+/**
+ * Parses one Gatus-style condition (`[STATUS] == 200`, `[BODY].status == pat(*up*)`). Every check
+ * evaluates its monitor's conditions, so parses are remembered (results are never mutated).
+ */
 export function parseCondition(text: string): ParseConditionResult {
+  let result = parsedConditions.get(text)
+  if (result === undefined) {
+    result = parseConditionText(text)
+    // Bounded so conditions sent through the API cannot grow the cache without limit.
+    if (parsedConditions.size >= 10_000) parsedConditions.clear()
+    parsedConditions.set(text, result)
+  }
+  return result
+}
+
+function parseConditionText(text: string): ParseConditionResult {
   const trimmed = text.trim()
   const fail = (reason: string): ParseConditionResult => ({
     ok: false,
