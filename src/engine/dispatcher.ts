@@ -135,10 +135,11 @@ export class Dispatcher {
     const concurrency = this.options.concurrency ?? 32
     try {
       for (;;) {
+        // Rows claimed while stop() ran are in flight too: the pass ends once they have settled.
+        if (this.stopped) break
         const free = concurrency - this.inFlight.size
-        if (free <= 0 || this.stopped) {
-          if (this.inFlight.size > 0) await Promise.race(this.inFlight)
-          if (this.stopped) return
+        if (free <= 0) {
+          await Promise.race(this.inFlight)
           continue
         }
         const now = clock.now()
@@ -180,12 +181,20 @@ export class Dispatcher {
     } else {
       const controller = new AbortController()
       this.controllers.add(controller)
-      const timer = setTimeout(() => controller.abort(), this.options.attemptTimeoutMs ?? 15_000)
+      const attemptTimeoutMs = this.options.attemptTimeoutMs ?? 15_000
+      let timedOut = false
+      const timer = setTimeout(() => {
+        timedOut = true
+        controller.abort()
+      }, attemptTimeoutMs)
       try {
         outcome = await (this.options.send ?? sendNotification)(spec, notification.message, {
           signal: controller.signal,
           clock: this.options.clock,
         })
+        if (timedOut && outcome.kind === 'retry') {
+          outcome = { ...outcome, reason: `timed out: no answer within ${attemptTimeoutMs} ms` }
+        }
       } catch (error) {
         outcome = { kind: 'retry', reason: `channel threw: ${String(error)}` }
       } finally {

@@ -155,11 +155,25 @@ export async function listNotifications(
   return (await query.execute()).map(notificationFromRow)
 }
 
-/** The earliest next attempt among pending notifications, to sleep until it. */
+/**
+ * The earliest instant a pending notification can be claimed, to sleep until it. A row leased to
+ * another node counts from its lease's end; counting it as due now would poll in a busy loop.
+ */
 export async function nextNotificationDue(db: Executor): Promise<number | undefined> {
   const row = await db
     .selectFrom('notifications')
-    .select((eb) => eb.fn.min('next_attempt_at').as('due'))
+    .select((eb) =>
+      eb.fn
+        .min(
+          eb
+            .case()
+            .when('lease_until', '>', eb.ref('next_attempt_at'))
+            .then(eb.ref('lease_until'))
+            .else(eb.ref('next_attempt_at'))
+            .end(),
+        )
+        .as('due'),
+    )
     .where('status', '=', 'pending')
     .executeTakeFirst()
   return row?.due === null || row?.due === undefined ? undefined : Number(row.due)
