@@ -52,7 +52,8 @@ export function layerHandoffs(layer: Layer, zone: IANAZone): HandoffClock {
 function shiftIndexAt(layer: Layer, handoff: HandoffClock, at: Instant): number {
   const start = handoff(0)
   if (at < start) return -1
-  const nominal = layer.rotation.every * hourMs * { hour: 1, day: 24, week: 168 }[layer.rotation.unit]
+  const nominal =
+    layer.rotation.every * hourMs * { hour: 1, day: 24, week: 168 }[layer.rotation.unit]
   // DST moves a calendar hand-off by at most a few hours, so the estimate is off by one at most.
   let k = Math.max(0, Math.floor((at - start) / nominal))
   while (k > 0 && handoff(k) > at) k--

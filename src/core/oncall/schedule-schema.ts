@@ -9,12 +9,10 @@ export const weekdays = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as con
 /** A day of the week as written in a restriction. */
 export type Weekday = (typeof weekdays)[number]
 
-const idSchema = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9._-]{0,127}$/, {
-    error: (issue) =>
-      `ids must be lower-case letters, digits, ".", "_" or "-", starting with a letter or digit, got ${JSON.stringify(issue.input)}`,
-  })
+const idSchema = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,127}$/, {
+  error: (issue) =>
+    `ids must be lower-case letters, digits, ".", "_" or "-", starting with a letter or digit, got ${JSON.stringify(issue.input)}`,
+})
 
 function clockTimeField(field: string) {
   return z.string().refine((text) => parseClockTime(text) !== undefined, {
@@ -75,7 +73,10 @@ export const rotationSchema = z.object({
 /** How often a layer hands off. */
 export type Rotation = z.output<typeof rotationSchema>
 
-/** One rotation of users; a later layer in a schedule wins wherever it has someone on call. */
+/**
+ * One rotation of users; a later layer in a schedule wins wherever it has someone on call.
+ * `start` is the first hand-off, and an absent or empty `restrictions` list means always on.
+ */
 export const layerSchema = z
   .object({
     id: idSchema,

@@ -87,7 +87,11 @@ export function parseLocalDateTime(text: string): WallClock | undefined {
   const wall = Date.UTC(year ?? 0, (month ?? 1) - 1, day, hour, minute, second)
   const date = new Date(wall)
   // Date.UTC rolls 2026-02-30 over into March and year 0050 into 1950; a round trip catches both.
-  if (date.getUTCFullYear() !== year || date.getUTCMonth() + 1 !== month || date.getUTCDate() !== day)
+  if (
+    date.getUTCFullYear() !== year ||
+    date.getUTCMonth() + 1 !== month ||
+    date.getUTCDate() !== day
+  )
     return undefined
   if ((hour ?? 0) > 23 || (minute ?? 0) > 59 || (second ?? 0) > 59) return undefined
   return wall
