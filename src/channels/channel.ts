@@ -23,6 +23,18 @@ export interface NotificationMessage {
   at: number
   /** Link to the object in Keel's UI, when the public URL is known. */
   url?: string
+  /**
+   * One-click actions for the person paged (signed acknowledge/resolve links), when Keel's
+   * public URL is known. Each link opens a confirmation page; channels may render them as buttons.
+   */
+  actions?: NotificationAction[]
+}
+
+/** A link in a message that does something when followed and confirmed. */
+export interface NotificationAction {
+  kind: 'acknowledge' | 'resolve'
+  label: string
+  url: string
 }
 
 /** What a channel gets besides its config and the message. */

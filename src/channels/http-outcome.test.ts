@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { outcomeForResponse, parseRetryAfter } from './http-outcome.js'
+import { outcomeForResponse, parseRetryAfter, withoutSecrets } from './http-outcome.js'
 
 const now = Date.UTC(2025, 2, 1, 12, 0, 0)
 
@@ -72,5 +72,51 @@ describe('outcomeForResponse', () => {
     expect(outcome).toMatchObject(expected)
     if (outcome.kind === 'retry' && !('retry-after' in headers))
       expect(outcome.afterMs).toBeUndefined()
+  })
+})
+
+describe('outcomeForResponse hints and redirects', () => {
+  it.each([
+    ['names the credentials field it is told', 401, {}, 'check the credentials in `token`'],
+    ['names the address field it is told', 404, {}, 'check `server`; the receiver'],
+    [
+      'shows only the origin of a redirect, since webhook paths carry tokens',
+      301,
+      { location: 'https://hooks.example/services/T/B/secret' },
+      'redirect to https://hooks.example/…); set `server`',
+    ],
+    [
+      'describes a relative redirect without its path',
+      307,
+      { location: '/secret' },
+      'redirect to another path',
+    ],
+  ])('%s', (_name, status, headers, expected) => {
+    const outcome = outcomeForResponse('x', status, headers, '', now, {
+      address: '`server`',
+      credentials: '`token`',
+    })
+    expect(outcome).toMatchObject({ kind: 'failed', reason: expect.stringContaining(expected) })
+    expect(JSON.stringify(outcome)).not.toContain('secret')
+  })
+})
+
+describe('withoutSecrets', () => {
+  it.each([
+    [
+      'a plain secret',
+      { kind: 'failed', reason: 'bad tok:en here' } as const,
+      'bad <redacted> here',
+    ],
+    ['its URL-encoded form', { kind: 'retry', reason: 'at /tok%3Aen' } as const, 'at /<redacted>'],
+    ['a delivered detail', { kind: 'delivered', detail: 'tok:en ok' } as const, '<redacted> ok'],
+  ])('replaces %s', (_name, outcome, expected) => {
+    const clean = withoutSecrets(outcome, ['tok:en'])
+    expect(clean.kind === 'delivered' ? clean.detail : clean.reason).toBe(expected)
+  })
+
+  it('leaves an outcome alone when there are no secrets', () => {
+    const outcome = { kind: 'failed', reason: 'r' } as const
+    expect(withoutSecrets(outcome, [''])).toBe(outcome)
   })
 })

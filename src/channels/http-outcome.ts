@@ -16,6 +16,36 @@ export interface PostJsonOptions {
   timeoutMs: number
   /** The current instant, for `Retry-After` given as an HTTP date. */
   now: number
+  /**
+   * Reads an answer whose status alone misleads (a retry delay in a JSON body, an error wrapped
+   * in a 200); returning undefined keeps the generic mapping.
+   */
+  interpret?: (answer: HttpAnswer) => DeliveryOutcome | undefined
+  /** Hands 2xx answers to `interpret` too, instead of counting every 2xx as delivered. */
+  interpretSuccess?: boolean
+  /** The config fields that hints tell the operator to check. */
+  fields?: HintFields
+  /** Strings that must never appear in a reason, such as a token that sits in the URL path. */
+  secrets?: readonly string[]
+}
+
+/** One HTTP answer as `interpret` sees it. */
+export interface HttpAnswer {
+  /** The prefix every reason starts with, such as `telegram channel: api.telegram.org`. */
+  what: string
+  status: number
+  headers: ResponseHeaders
+  /** The start of the body as sent (about 2 KiB), not flattened or cut to a snippet. */
+  body: string
+  now: number
+}
+
+/** How hints name the config fields to fix; the defaults suit the generic webhook. */
+export interface HintFields {
+  /** Where the address is configured; default `` `url` ``. */
+  address?: string
+  /** Where the credentials are configured; default `` `url`, `headers` or `secret` ``. */
+  credentials?: string
 }
 
 const snippetBytes = 2_048
@@ -26,7 +56,12 @@ const snippetChars = 200
  * Reasons name only the host, because webhook URLs often carry a token in the path.
  */
 export async function postJson(options: PostJsonOptions): Promise<DeliveryOutcome> {
+  return withoutSecrets(await attemptPost(options), options.secrets ?? [])
+}
+
+async function attemptPost(options: PostJsonOptions): Promise<DeliveryOutcome> {
   const host = hostOf(options.url)
+  const what = `${options.channel}: ${host}`
   const timeout = AbortSignal.timeout(options.timeoutMs)
   try {
     const response = await request(options.url, {
@@ -37,21 +72,45 @@ export async function postJson(options: PostJsonOptions): Promise<DeliveryOutcom
       headersTimeout: options.timeoutMs,
       bodyTimeout: options.timeoutMs,
     })
-    if (response.statusCode >= 200 && response.statusCode < 300) {
+    const success = response.statusCode >= 200 && response.statusCode < 300
+    if (options.interpret !== undefined && (!success || options.interpretSuccess === true)) {
+      const body = await readStart(response.body)
+      const answer = {
+        what,
+        status: response.statusCode,
+        headers: response.headers,
+        body,
+        now: options.now,
+      }
+      const outcome = options.interpret(answer)
+      if (outcome !== undefined) return outcome
+      if (success)
+        return { kind: 'delivered', detail: `${host} answered HTTP ${response.statusCode}` }
+      return outcomeForResponse(
+        what,
+        response.statusCode,
+        response.headers,
+        truncate(body),
+        options.now,
+        options.fields,
+      )
+    }
+    if (success) {
       // Draining lets undici reuse the connection; a failure here does not undo the delivery.
       await response.body.dump().catch(() => undefined)
       return { kind: 'delivered', detail: `${host} answered HTTP ${response.statusCode}` }
     }
-    const snippet = await readSnippet(response.body)
+    const snippet = truncate(await readStart(response.body))
     return outcomeForResponse(
-      `${options.channel}: ${host}`,
+      what,
       response.statusCode,
       response.headers,
       snippet,
       options.now,
+      options.fields,
     )
   } catch (error) {
-    return outcomeForError(`${options.channel}: ${host}`, error, {
+    return outcomeForError(what, error, {
       cancelled: options.signal.aborted,
       timedOut: timeout.aborted,
       timeoutMs: options.timeoutMs,
@@ -69,6 +128,7 @@ export function outcomeForResponse(
   headers: ResponseHeaders,
   snippet: string,
   now: number,
+  fields: HintFields = {},
 ): DeliveryOutcome {
   const said = snippet === '' ? '' : `: ${snippet}`
   if (status >= 200 && status < 300)
@@ -84,13 +144,16 @@ export function outcomeForResponse(
   }
   if (status >= 300 && status < 400) {
     const location = headerValue(headers, 'location')
-    const where = location === undefined ? '' : ` to ${truncate(location)}`
+    const where = location === undefined ? '' : ` to ${redirectTarget(location)}`
     return {
       kind: 'failed',
-      reason: `${what} answered HTTP ${status} (redirect${where}); set \`url\` to the final address, Keel does not follow redirects for notifications`,
+      reason: `${what} answered HTTP ${status} (redirect${where}); set ${fields.address ?? '`url`'} to the final address, Keel does not follow redirects for notifications`,
     }
   }
-  return { kind: 'failed', reason: `${what} answered HTTP ${status}${said}; ${hintFor(status)}` }
+  return {
+    kind: 'failed',
+    reason: `${what} answered HTTP ${status}${said}; ${hintFor(status, fields)}`,
+  }
 }
 
 /** The delay a `Retry-After` header asks for, in ms from `now`; undefined when absent or malformed. */
@@ -129,7 +192,24 @@ export function outcomeForError(
   return { kind: 'retry', reason: `${what}: could not deliver (${detail})` }
 }
 
-async function readSnippet(body: AsyncIterable<Buffer> & { destroy(): unknown }): Promise<string> {
+/** A copy of an outcome with each secret (and its URL-encoded form) replaced by `<redacted>`. */
+export function withoutSecrets(
+  outcome: DeliveryOutcome,
+  secrets: readonly string[],
+): DeliveryOutcome {
+  const forms = secrets
+    .flatMap((secret) => [secret, encodeURIComponent(secret)])
+    .filter((form) => form.length > 0)
+  if (forms.length === 0) return outcome
+  const scrub = (text: string) =>
+    forms.reduce((result, form) => result.split(form).join('<redacted>'), text)
+  if (outcome.kind === 'delivered') {
+    return outcome.detail === undefined ? outcome : { ...outcome, detail: scrub(outcome.detail) }
+  }
+  return { ...outcome, reason: scrub(outcome.reason) }
+}
+
+async function readStart(body: AsyncIterable<Buffer> & { destroy(): unknown }): Promise<string> {
   const chunks: Buffer[] = []
   let size = 0
   try {
@@ -143,7 +223,21 @@ async function readSnippet(body: AsyncIterable<Buffer> & { destroy(): unknown })
   } finally {
     body.destroy()
   }
-  return truncate(Buffer.concat(chunks).toString('utf8'))
+  return Buffer.concat(chunks).subarray(0, snippetBytes).toString('utf8')
+}
+
+/**
+ * The origin a redirect points to, with any path elided: webhook URLs carry their token in the
+ * path, and an http-to-https redirect repeats it.
+ */
+function redirectTarget(location: string): string {
+  try {
+    const target = new URL(location)
+    const bare = target.pathname === '/' && target.search === ''
+    return `${target.origin}/${bare ? '' : '…'}`
+  } catch {
+    return 'another path'
+  }
 }
 
 function truncate(text: string): string {
@@ -152,10 +246,11 @@ function truncate(text: string): string {
   return chars.length <= snippetChars ? flat : `${chars.slice(0, snippetChars - 1).join('')}…`
 }
 
-function hintFor(status: number): string {
+function hintFor(status: number, fields: HintFields): string {
   if (status === 401 || status === 403)
-    return 'check the credentials in `url`, `headers` or `secret`'
-  if (status === 404 || status === 410) return 'check `url`; the receiver does not know it'
+    return `check the credentials in ${fields.credentials ?? '`url`, `headers` or `secret`'}`
+  if (status === 404 || status === 410)
+    return `check ${fields.address ?? '`url`'}; the receiver does not know it`
   if (status === 413) return 'the receiver refuses payloads this large'
   return 'the receiver rejected the payload, and sending it again will not help'
 }

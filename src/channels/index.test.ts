@@ -14,13 +14,23 @@ const signal = new AbortController().signal
 describe('channel registry', () => {
   it('holds each kind once', () => {
     const kinds = channels.map((channel) => channel.kind)
-    expect(kinds).toEqual(['webhook', 'slack', 'email'])
+    expect(kinds).toEqual([
+      'webhook',
+      'slack',
+      'email',
+      'teams',
+      'mattermost',
+      'telegram',
+      'discord',
+      'ntfy',
+    ])
     expect(new Set(kinds).size).toBe(kinds.length)
   })
 
   it.each([
     ['finds the webhook channel', 'webhook', 'webhook'],
     ['finds the email channel', 'email', 'email'],
+    ['finds the telegram channel', 'telegram', 'telegram'],
     ['finds nothing for an unknown kind', 'pagerduty', undefined],
   ])('%s', (_name, kind, found) => {
     expect(findChannel(kind)?.kind).toBe(found)
@@ -142,6 +152,34 @@ describe('redactChannelSpec', () => {
         insecureSkipVerify: false,
         timeout: '30s',
       },
+    ],
+    [
+      'the telegram bot token but not the chat',
+      { type: 'telegram', botToken: '1:AAx', chatId: -100 },
+      {
+        type: 'telegram',
+        botToken: '<redacted>',
+        chatId: -100,
+        apiUrl: 'https://api.telegram.org',
+        parseMode: 'HTML',
+        timeout: '10s',
+      },
+    ],
+    [
+      'the ntfy token but not the topic',
+      { type: 'ntfy', topic: 'keel', token: 'tk_x' },
+      {
+        type: 'ntfy',
+        server: 'https://ntfy.sh',
+        topic: 'keel',
+        token: '<redacted>',
+        timeout: '10s',
+      },
+    ],
+    [
+      'the discord webhook URL',
+      { type: 'discord', url: 'https://discord.com/api/webhooks/1/t', username: 'Keel' },
+      { type: 'discord', url: '<redacted>', username: 'Keel', timeout: '10s' },
     ],
   ])('hides %s', (_name, input, redacted) => {
     expect(redactChannelSpec(channelSpecSchema.parse(input))).toEqual(redacted)

@@ -5,8 +5,13 @@ import type {
   NotificationMessage,
   SendContext,
 } from './channel.js'
+import { discordChannel } from './discord.js'
 import { emailChannel } from './email.js'
+import { mattermostChannel } from './mattermost.js'
+import { ntfyChannel } from './ntfy.js'
 import { slackChannel } from './slack.js'
+import { teamsChannel } from './teams.js'
+import { telegramChannel } from './telegram.js'
 import { webhookChannel } from './webhook.js'
 
 // Re-exported so adapters and the engine need only this module.
@@ -23,6 +28,11 @@ export const channels: readonly AnyChannelDefinition[] = [
   webhookChannel,
   slackChannel,
   emailChannel,
+  teamsChannel,
+  mattermostChannel,
+  telegramChannel,
+  discordChannel,
+  ntfyChannel,
 ]
 
 /** The channel definition of a kind (`webhook`, `slack`, `email`), or undefined when unknown. */
