@@ -1,10 +1,12 @@
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify'
 import { AuthenticationError } from '../core/errors.js'
 import type { Clock } from '../core/time.js'
+import { ingestRouteUrls } from '../ingest/index.js'
 import { authenticateToken, requireRole, roles } from '../services/auth.js'
 import type { Actor } from '../services/context.js'
 import type { Role } from '../store/auth.js'
 import type { Db } from '../store/dialect.js'
+import { authenticateSession, type SessionStore } from './session-routes.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -18,8 +20,9 @@ declare module 'fastify' {
 }
 
 /**
- * The only routes that need no token: the health probe and the heartbeat ping URLs, which carry
- * their own unguessable token in the path. Everything else must declare `config.role`.
+ * The only routes that need no token: the health probe, the heartbeat ping URLs, which carry
+ * their own unguessable token in the path, and the ingest endpoints. Everything else must
+ * declare `config.role`.
  */
 export const publicRoutes: readonly string[] = [
   '/healthz',
@@ -27,6 +30,25 @@ export const publicRoutes: readonly string[] = [
   '/ping/:token/start',
   '/ping/:token/fail',
   '/ping/:token/:exitStatus',
+  // Alertmanager, Prometheus, PagerDuty senders and scripts cannot hold a Keel API token: each
+  // ingest route authenticates with its integration's own key (in the path, as a Bearer header
+  // or as PagerDuty's routing_key) and answers 401 itself when it is wrong.
+  ...ingestRouteUrls,
+  // One-click acknowledge/resolve links from pages: the signed token in the path is the
+  // credential (HMAC, bound to incident, user and action, with an expiry). GET only confirms.
+  '/a/:token',
+  // Calendar apps cannot send a bearer token; the feed checks its per-schedule secret token.
+  '/api/v1/schedules/:id/ical',
+  // The web UI (src/api/ui-routes.ts): static files and the pages the single-page app routes;
+  // they hold no data, which the UI reads from the guarded API after logging in.
+  '/',
+  '/login',
+  '/monitors/:id',
+  '/assets/:file',
+  '/favicon.svg',
+  // Browser login trades an API token for a session cookie; logout must work with an expired one.
+  // Both check the X-Keel-CSRF header themselves (src/api/session-routes.ts).
+  '/api/v1/session',
 ]
 
 /** One registered route and who may call it. */
@@ -80,12 +102,31 @@ function bearerToken(request: FastifyRequest): string | undefined {
 }
 
 /**
+ * Authenticates a request by its bearer token or, when it sends none, by its browser session
+ * cookie (which also demands the CSRF header on non-GET requests).
+ */
+export async function authenticateRequest(
+  deps: { db: Db; clock: Clock; sessions?: SessionStore },
+  request: FastifyRequest,
+): Promise<Actor> {
+  const token = bearerToken(request)
+  if (token === undefined && deps.sessions) {
+    const actor = await authenticateSession({ ...deps, sessions: deps.sessions }, request)
+    if (actor) return actor
+  }
+  return authenticateToken(deps, token, request.ip)
+}
+
+/**
  * Makes every route declare who may call it. Registering a route with no role that is not in
  * `publicRoutes` throws, so the server refuses to start rather than serve it unprotected; each
  * request is then authenticated and its role checked in one `onRequest` hook, before the body is
  * even read. Install it before any route is registered.
  */
-export function installRouteGuard(app: FastifyInstance, deps: { db: Db; clock: Clock }): void {
+export function installRouteGuard(
+  app: FastifyInstance,
+  deps: { db: Db; clock: Clock; sessions?: SessionStore },
+): void {
   const table: RouteEntry[] = []
   tables.set(app, table)
   app.decorateRequest('actor', undefined)
@@ -99,7 +140,7 @@ export function installRouteGuard(app: FastifyInstance, deps: { db: Db; clock: C
     if (role === 'public') return
     // Only the not-found handler has no role (onRoute gave every route one): let it answer 404.
     if (role === undefined && request.is404) return
-    const actor = await authenticateToken(deps, bearerToken(request), request.ip)
+    const actor = await authenticateRequest(deps, request)
     requireRole(actor, role ?? 'admin')
     request.actor = actor
   })

@@ -4,13 +4,20 @@ import type { Clock } from '../core/time.js'
 import type { Db } from '../store/dialect.js'
 import { activityRoutes } from './activity-routes.js'
 import { installErrorHandling } from './errors.js'
+import { eventsRoutes } from './events-routes.js'
 import { heartbeatRoutes } from './heartbeat-routes.js'
+import { incidentRoutes } from './incident-routes.js'
+import { ingestRoutes, type IngestOptions } from './ingest-routes.js'
+import { integrationRoutes } from './integration-routes.js'
 import type { KeelMetrics } from './metrics.js'
 import { monitorRoutes } from './monitor-routes.js'
+import { oncallRoutes } from './oncall-routes.js'
 import { openApiRoutes, registerOpenApi } from './openapi.js'
 import { installRouteGuard } from './route-guard.js'
+import { SessionStore, sessionRoutes } from './session-routes.js'
 import { statusRoutes } from './status-routes.js'
 import { tokenRoutes } from './token-routes.js'
+import { uiRoutes } from './ui-routes.js'
 
 /** What the HTTP API needs from the running node. */
 export interface ApiDeps {
@@ -27,6 +34,13 @@ export interface ApiDeps {
    * `source`) is the socket's. Set it to the proxy's address when Keel runs behind one.
    */
   trustProxy?: boolean | string | string[]
+  /** The ingest endpoints' options (PagerDuty rate limit). */
+  ingest?: IngestOptions
+  /**
+   * Signs one-click acknowledge links and schedule feed tokens (`resolveSecretKey`); without it
+   * those routes answer 404.
+   */
+  secretKey?: Uint8Array
   /** Called after a write, so the scheduler or dispatcher can pick it up at once. */
   onChange?: (what: 'monitors' | 'channels') => void
 }
@@ -36,7 +50,8 @@ export const defaultBodyLimitBytes = 1024 * 1024
 
 /**
  * Builds the HTTP API (not yet listening): `/api/v1/**` behind bearer tokens and roles, the
- * public `/healthz` and heartbeat `/ping/**` routes, `/metrics` and `/api/openapi.json`.
+ * public `/healthz` and heartbeat `/ping/**` routes, `/metrics`, `/api/openapi.json`, the web UI
+ * with its cookie login (`/api/v1/session`) and its live event stream (`/api/v1/events`).
  */
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   const bodyLimitBytes = deps.bodyLimitBytes ?? defaultBodyLimitBytes
@@ -49,12 +64,16 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     trustProxy: deps.trustProxy ?? false,
     // HEAD is declared where it is wanted, so the route table lists exactly what is served.
     exposeHeadRoutes: false,
+    // One-click links carry a signed token as a path parameter, longer than the default 100.
+    routerOptions: { maxParamLength: 512 },
   })
   // Response schemas document the API; serializing with them would drop fields they leave out.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data))
 
   installErrorHandling(app, { bodyLimitBytes })
-  installRouteGuard(app, deps)
+  // Browser sessions live in this API instance's memory (see SessionStore).
+  const sessions = new SessionStore(deps.clock)
+  installRouteGuard(app, { ...deps, sessions })
   app.addHook('onResponse', async (request, reply) => {
     request.log.debug(
       {
@@ -71,9 +90,16 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(statusRoutes, { deps })
   await app.register(openApiRoutes)
   await app.register(heartbeatRoutes, { deps })
+  await app.register(ingestRoutes, { deps })
   await app.register(monitorRoutes, { deps, prefix: '/api/v1' })
   await app.register(activityRoutes, { deps, prefix: '/api/v1' })
+  await app.register(incidentRoutes, { deps, prefix: '/api/v1' })
   await app.register(tokenRoutes, { deps, prefix: '/api/v1' })
+  await app.register(oncallRoutes, { deps })
+  await app.register(integrationRoutes, { deps, prefix: '/api/v1' })
+  await app.register(sessionRoutes, { deps, sessions })
+  await app.register(eventsRoutes, { deps, sessions })
+  await app.register(uiRoutes, {})
   await app.ready()
   return app
 }

@@ -19,6 +19,10 @@ export function formatApplyPlan(plan: ApplyPlan): string[] {
     ...(plan.settings ?? []).map(
       (s) => `~ setting ${s.path}: ${JSON.stringify(s.before)} → ${JSON.stringify(s.after)}`,
     ),
+    ...(plan.oncall ?? []).map(
+      (c) =>
+        `${c.before === undefined ? '+' : c.after === undefined ? '-' : '~'} on-call ${c.path}`,
+    ),
   ]
   lines.push(formatPlanSummary([plan.channels, plan.monitors]))
   return lines

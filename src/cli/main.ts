@@ -13,6 +13,7 @@ import { createApiToken, roles } from '../services/auth.js'
 import type { Role } from '../store/auth.js'
 import { startDemoTargets, type DemoTargets } from './demo-targets.js'
 import { formatAgo, formatApplyPlan, formatTable } from './format.js'
+import { addIncidentCommands } from './incident-commands.js'
 import {
   ConfigLoadError,
   desiredState,
@@ -79,6 +80,7 @@ async function serve(options: { config: string; demo?: boolean; listen?: string 
   const lines = [
     '',
     `Keel ${version} is running at ${url}`,
+    `  UI:       ${url}/ (log in with an API token)`,
     `  status:   ${url}/api/v1/status`,
     `  OpenAPI:  ${url}/api/openapi.json`,
     `  metrics:  ${url}/metrics`,
@@ -306,6 +308,8 @@ function buildProgram(): Command {
     .action(async (options: { config: string }) => {
       await program.parseAsync(['node', 'keel', 'validate', '--config', options.config])
     })
+
+  addIncidentCommands(program, { configOption, withStore, out, clock: systemClock })
   return program
 }
 

@@ -1,5 +1,6 @@
+import { statSync } from 'node:fs'
 import { hostname } from 'node:os'
-import { dirname } from 'node:path'
+import { dirname, join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import pino, { type Logger } from 'pino'
 import { buildApi } from '../api/server.js'
@@ -9,11 +10,16 @@ import { formatIssues, loadConfig, type LoadResult } from '../config/load.js'
 import type { KeelConfig } from '../config/schema.js'
 import type { Clock } from '../core/time.js'
 import { Dispatcher } from '../engine/dispatcher.js'
+import { Escalator } from '../engine/escalator.js'
+import { retriggerExpiredAcks } from '../engine/incidents.js'
+import { pruneIngestInbox, resolveExpiredAlerts } from '../services/integrations.js'
 import { runRetention } from '../engine/retention.js'
 import { Scheduler } from '../engine/scheduler.js'
 import { openStore, type Store } from '../store/dialect.js'
 import { executeApply, planIsEmpty, type DesiredState } from '../services/apply.js'
+import { resolveSecretKey } from '../services/ack-links.js'
 import { bootstrapAdminToken } from '../services/auth.js'
+import { oncallSectionsOf } from '../services/oncall.js'
 import { readSharedSettings } from '../services/settings.js'
 import { formatApplyPlan } from './format.js'
 
@@ -48,6 +54,7 @@ export interface RunningKeel {
   api: FastifyInstance
   scheduler: Scheduler
   dispatcher: Dispatcher
+  escalator: Escalator
   metrics: KeelMetrics
   url: string
   /** Re-reads the config; a bad one is logged and the running config kept. */
@@ -62,7 +69,22 @@ export function desiredState(loaded: Extract<LoadResult, { ok: true }>): Desired
     channels: loaded.raw.channels,
     sources: loaded.sources,
     settings: { defaultChannels: loaded.config.defaults.channels },
+    oncall: oncallSectionsOf(loaded.raw),
   }
+}
+
+/**
+ * Where the secret key file lives when `KEEL_SECRET_KEY` is not set: beside the SQLite database,
+ * else beside the config (a PostgreSQL cluster should set the variable on every node instead).
+ */
+export function secretKeyPath(config: KeelConfig, configPath: string): string {
+  if (config.store.driver === 'sqlite' && config.store.path !== ':memory:') {
+    return join(dirname(config.store.path), 'keel.key')
+  }
+  const dir = statSync(configPath, { throwIfNoEntry: false })?.isDirectory()
+    ? configPath
+    : dirname(configPath)
+  return join(dir, 'keel.key')
 }
 
 /** Loads a config or throws ConfigLoadError with every issue. */
@@ -97,6 +119,16 @@ export async function startKeel(options: StartKeelOptions): Promise<RunningKeel>
   const token = await bootstrapAdminToken({ db: store.db, clock })
   if (token) options.onBootstrapToken?.(token.token)
 
+  const secret = await resolveSecretKey({
+    env: options.env,
+    keyPath: secretKeyPath(config, options.configPath),
+  })
+  if (secret.source === 'file' && config.store.driver === 'postgres') {
+    log.warn(
+      'KEEL_SECRET_KEY is not set: links in pages are signed with this node’s key file; set the same KEEL_SECRET_KEY on every node so any node accepts them',
+    )
+  }
+
   let settings = await readSharedSettings(store.db)
   const metrics = createMetrics()
   metrics.attachStore(store.db)
@@ -107,6 +139,23 @@ export async function startKeel(options: StartKeelOptions): Promise<RunningKeel>
     owner,
     onOutcome: (notification, outcome) =>
       metrics.observeDelivery(notification.channelSlug, outcome.kind),
+  })
+  const escalator = new Escalator({
+    db: store.db,
+    clock,
+    log,
+    owner,
+    pollIntervalMs: config.escalation.pollInterval,
+    ...(config.server.publicUrl
+      ? {
+          links: {
+            publicUrl: config.server.publicUrl,
+            key: secret.key,
+            ttlMs: config.escalation.ackLinkExpiry,
+          },
+        }
+      : {}),
+    onNotified: () => dispatcher.nudge(),
   })
   const scheduler = new Scheduler({
     db: store.db,
@@ -132,6 +181,8 @@ export async function startKeel(options: StartKeelOptions): Promise<RunningKeel>
         )
       }
       if (transitions.some((t) => t.notified.length > 0)) dispatcher.nudge()
+      // A transition may have opened or acknowledged an incident: page without waiting a poll.
+      if (transitions.length > 0) escalator.nudge()
     },
   })
 
@@ -140,6 +191,7 @@ export async function startKeel(options: StartKeelOptions): Promise<RunningKeel>
     clock,
     log,
     metrics,
+    secretKey: secret.key,
     ...(config.server.publicUrl ? { publicUrl: config.server.publicUrl } : {}),
     onChange: (what) => {
       if (what === 'monitors')
@@ -151,6 +203,7 @@ export async function startKeel(options: StartKeelOptions): Promise<RunningKeel>
 
   await scheduler.start()
   dispatcher.start()
+  await escalator.start()
   const settingsTimer = setInterval(() => {
     readSharedSettings(store.db)
       .then((next) => (settings = next))
@@ -161,11 +214,32 @@ export async function startKeel(options: StartKeelOptions): Promise<RunningKeel>
       const report = await runRetention(store.db, config.retention, clock.now(), owner)
       if (report && (report.deleted.raw > 0 || report.minutesRolled > 0))
         log.debug({ report }, 'retention pass')
+      await pruneIngestInbox(store.db, clock.now())
     } catch (err) {
       log.error({ err }, 'retention pass failed; will retry')
     }
   }
   const retentionTimer = setInterval(() => void retention(), 60_000)
+  const ackTimeouts = async () => {
+    try {
+      const changes = await retriggerExpiredAcks(store.db, clock.now())
+      for (const change of changes) {
+        log.info(
+          { incident: change.incident.id },
+          `incident #${change.incident.id} re-triggered: its acknowledgement timed out`,
+        )
+      }
+      // Alerts sent without an end (Alertmanager's API, generic JSON) resolve when it passes.
+      const expired = await resolveExpiredAlerts(store.db, clock.now(), {
+        ...(config.server.publicUrl ? { publicUrl: config.server.publicUrl } : {}),
+      })
+      if (changes.length > 0 || expired > 0) escalator.nudge()
+    } catch (err) {
+      log.error({ err }, 're-triggering timed-out acknowledgements failed; will retry')
+    }
+  }
+  // Ack timeouts are minutes long; checking every 15 s keeps a re-trigger within 15 s of due.
+  const ackTimeoutTimer = setInterval(() => void ackTimeouts(), 15_000)
 
   const listen = parseListenAddress(options.listen ?? config.server.listen) ?? {
     host: '127.0.0.1',
@@ -184,6 +258,7 @@ export async function startKeel(options: StartKeelOptions): Promise<RunningKeel>
     api,
     scheduler,
     dispatcher,
+    escalator,
     metrics,
     url,
     async reload() {
@@ -205,8 +280,10 @@ export async function startKeel(options: StartKeelOptions): Promise<RunningKeel>
       stopping ??= (async () => {
         clearInterval(settingsTimer)
         clearInterval(retentionTimer)
+        clearInterval(ackTimeoutTimer)
         await api.close()
         await scheduler.stop(deadlineMs)
+        await escalator.stop(deadlineMs)
         await dispatcher.stop(deadlineMs)
         await store.close()
       })()

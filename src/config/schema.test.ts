@@ -26,6 +26,12 @@ describe('keelConfigSchema', () => {
       defaults: { channels: [] },
       channels: {},
       monitors: {},
+      users: {},
+      teams: {},
+      schedules: {},
+      escalationPolicies: {},
+      routes: { match: [] },
+      escalation: { pollInterval: 5_000, ackLinkExpiry: 86_400_000 },
     })
   })
 
@@ -215,7 +221,21 @@ describe('keelConfigJsonSchema', () => {
 
   it('lists every section and forbids unknown top-level keys', () => {
     expect(Object.keys(schema.properties).sort()).toEqual(
-      ['channels', 'defaults', 'monitors', 'retention', 'scheduler', 'server', 'store'].sort(),
+      [
+        'channels',
+        'defaults',
+        'monitors',
+        'retention',
+        'scheduler',
+        'server',
+        'store',
+        'users',
+        'teams',
+        'schedules',
+        'escalationPolicies',
+        'routes',
+        'escalation',
+      ].sort(),
     )
     expect(schema.additionalProperties).toBe(false)
   })

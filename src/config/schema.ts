@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { channelSpecSchema, type ChannelSpec } from '../channels/index.js'
 import { monitorSpecSchema, type MonitorSpec } from '../checks/registry.js'
 import { durationField, monitorIdSchema } from '../core/checks/index.js'
+import { oncallConfigShape, oncallReferenceIssues } from '../core/escalation/index.js'
 import { formatDuration } from '../core/time.js'
 
 const listenPattern = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/
@@ -84,6 +85,19 @@ const schedulerSchema = z
   })
   .strict()
 
+const escalationSettingsSchema = z
+  .object({
+    pollInterval: durationField('pollInterval', { min: 100, max: 60_000 })
+      .prefault('5s')
+      .describe(
+        'How often each node looks for due escalation steps it was not told about (those queued by other nodes).',
+      ),
+    ackLinkExpiry: durationField('ackLinkExpiry', { min: 60_000, max: 30 * 86_400_000 })
+      .prefault('24h')
+      .describe('How long the acknowledge and resolve links in a page work.'),
+  })
+  .strict()
+
 const defaultsSchema = z
   .object({
     channels: z
@@ -130,6 +144,10 @@ export const keelConfigSchema = z
       .record(monitorIdSchema, monitorSpecSchema)
       .default({})
       .describe('Monitors, keyed by id.'),
+    ...oncallConfigShape,
+    escalation: escalationSettingsSchema
+      .prefault({})
+      .describe('How the escalation engine runs; policies are under `escalationPolicies`.'),
   })
   .strict()
   .superRefine(
@@ -156,12 +174,16 @@ export const keelConfigSchema = z
           if (isRecord(monitor)) check(monitor.channels, ['monitors', id, 'channels'])
         }
       }
+      for (const issue of oncallReferenceIssues(value, { channels: defined })) {
+        ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message })
+      }
     },
     { when: () => true },
   )
   .meta({
     title: 'keel.yaml',
-    description: 'Configuration of Keel: server, store, retention, channels and monitors.',
+    description:
+      'Configuration of Keel: server, store, retention, channels, monitors, and on-call (users, teams, schedules, escalation policies, routes).',
   })
 
 /** A parsed keel.yaml, with defaults applied and durations in milliseconds. */

@@ -15,6 +15,7 @@ import { dialectOf, type Db, type Executor } from '../store/dialect.js'
 import { enqueueNotifications } from '../store/notifications.js'
 import { insertResults, insertStateChange } from '../store/results.js'
 import type { MonitorRow } from '../store/schema.js'
+import { updateIncidentForAlert } from './incidents.js'
 
 /** The monitor facts the recorder needs to label alerts and route notifications. */
 export interface RecordedMonitor {
@@ -255,9 +256,17 @@ export async function recordTransition(
     transition,
   )
   if (!alert) return { monitor, transition, notified: [] }
-  const { change } = await upsertAlertByFingerprint(trx, alert)
+  const { alert: stored, change } = await upsertAlertByFingerprint(trx, alert)
   // While a monitor flaps, only the start and end of flapping are worth a page.
   const quiet = transition.flapping && !transition.flappingChanged
+  // The same incident grouping external alerts get (alert-pipeline.ts); quiet flaps leave it be.
+  if (!quiet) {
+    await updateIncidentForAlert(
+      trx,
+      { event: alert, change, ...(stored ? { alert: stored } : {}) },
+      options,
+    )
+  }
   if (change === 'unchanged' || quiet) return { monitor, transition, alert, notified: [] }
   const channels = monitor.channels ?? options.defaultChannels
   await enqueueNotifications(

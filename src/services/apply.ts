@@ -13,6 +13,13 @@ import {
 } from '../store/monitors.js'
 import type { ServiceContext } from './context.js'
 import { newPingToken, redactSpec, syncPausedState } from './monitors.js'
+import {
+  diffOncallSections,
+  readOncallSections,
+  validateOncallSections,
+  writeOncallSections,
+  type OncallSectionsInput,
+} from './oncall.js'
 import { readSharedSettings, writeSharedSettings, type SharedSettings } from './settings.js'
 
 type Spec = Record<string, unknown>
@@ -24,6 +31,11 @@ export interface DesiredState {
   /** For each id, the file that defined it. */
   sources: { monitors: Record<string, string>; channels: Record<string, string> }
   settings: SharedSettings
+  /**
+   * Users, teams, schedules, escalation policies and routes as written; absent leaves the
+   * stored on-call configuration as it is.
+   */
+  oncall?: OncallSectionsInput
 }
 
 /** What an apply does: a plan per kind of object, plus changed shared settings. */
@@ -31,6 +43,8 @@ export interface ApplyPlan {
   monitors: Plan<Spec>
   channels: Plan<Spec>
   settings?: FieldChange[]
+  /** On-call changes, one per user, team, schedule or policy (`escalationPolicies.dba`), and routes. */
+  oncall?: FieldChange[]
 }
 
 const filePrefix = 'file:'
@@ -94,6 +108,10 @@ export async function planApply(
             after: desired.settings.defaultChannels,
           },
         ]
+  const oncallChanges =
+    desired.oncall === undefined
+      ? []
+      : diffOncallSections(await readOncallSections(ctx.db), desired.oncall)
   return {
     monitors: withSourceChanges(
       monitorPlan,
@@ -106,6 +124,7 @@ export async function planApply(
       desired.sources.channels,
     ),
     ...(settingsChange ? { settings: settingsChange } : {}),
+    ...(oncallChanges.length > 0 ? { oncall: oncallChanges } : {}),
   }
 }
 
@@ -113,6 +132,7 @@ export async function planApply(
 export function planIsEmpty(plan: ApplyPlan): boolean {
   return (
     plan.settings === undefined &&
+    plan.oncall === undefined &&
     [plan.monitors, plan.channels].every(
       (p) => p.create.length + p.update.length + p.delete.length === 0,
     )
@@ -140,6 +160,9 @@ export async function executeApply(ctx: ServiceContext, desired: DesiredState): 
       )
     }
     tokens.set(spec.token, id)
+  }
+  if (desired.oncall !== undefined) {
+    validateOncallSections(desired.oncall, Object.keys(desired.channels))
   }
   const now = ctx.clock.now()
   return ctx.db.transaction().execute(async (trx) => {
@@ -238,6 +261,12 @@ export async function executeApply(ctx: ServiceContext, desired: DesiredState): 
     if (plan.settings) {
       await writeSharedSettings(trx, desired.settings)
       await audit('settings.apply', 'settings', 'defaults', { changes: plan.settings })
+    }
+    if (plan.oncall && desired.oncall !== undefined) {
+      await writeOncallSections(trx, desired.oncall)
+      await audit('oncall.apply', 'oncall', 'config', {
+        changed: plan.oncall.map((change) => change.path),
+      })
     }
     return plan
   })

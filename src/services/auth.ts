@@ -96,7 +96,19 @@ export async function authenticateToken(
   if (!token) {
     throw new AuthenticationError('authentication required: send "Authorization: Bearer <token>"')
   }
-  const row = await findApiTokenByHash(deps.db, hashToken(token))
+  return authenticateTokenHash(deps, hashToken(token), source)
+}
+
+/**
+ * Resolves the hash of a token to an actor, re-checking revocation and expiry; a browser session
+ * keeps only the hash of the token it was opened with, never the token.
+ */
+export async function authenticateTokenHash(
+  deps: { db: Db; clock: Clock },
+  tokenHash: string,
+  source?: string,
+): Promise<Actor> {
+  const row = await findApiTokenByHash(deps.db, tokenHash)
   const now = deps.clock.now()
   if (!row) throw new AuthenticationError('unknown API token')
   if (row.revokedAt !== undefined)

@@ -55,6 +55,10 @@ export async function openStore(location: StoreLocation): Promise<Store> {
       max: location.poolSize ?? 10,
       types: pgTypes,
     })
+    // An idle client can be ended by the server (restart, failover, a dropped test database);
+    // pg emits that on the pool, where an unhandled 'error' would crash the process. The next
+    // query simply gets a new connection.
+    pool.on('error', () => undefined)
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
     dialect = 'postgres'
   }

@@ -1,5 +1,8 @@
 import { sql, type ColumnDefinitionBuilder, type Kysely, type Migration } from 'kysely'
 import type { Dialect } from './dialect.js'
+import { integrationsMigration } from './migrations/0002-integrations.js'
+import { incidentsMigration } from './migrations/0003-incidents.js'
+import { escalationMigration } from './migrations/0004-escalation.js'
 
 // Migrations are code, named so they sort in order. Never edit one that has shipped: add another.
 // `Kysely<any>` is the documented type for migrations, which must not depend on today's schema.
@@ -232,5 +235,8 @@ function initial(dialect: Dialect): Migration {
 export function migrations(dialect: Dialect): Record<string, Migration> {
   return {
     '0001-initial': initial(dialect),
+    '0002-integrations': integrationsMigration(dialect),
+    '0003-incidents': incidentsMigration(dialect),
+    '0004-escalation': escalationMigration(dialect),
   }
 }

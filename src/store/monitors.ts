@@ -200,6 +200,63 @@ export async function listMonitorsUpdatedSince(
   return rows.map(monitorFromRow)
 }
 
+/** The columns the live event stream compares between polls to tell that a monitor changed. */
+export interface MonitorStamp {
+  slug: string
+  state: string
+  stateSince: number
+  lastCheckedAt?: number
+  paused: boolean
+  flapping: boolean
+  version: number
+}
+
+/**
+ * Every monitor's stamp or, with `since`, only those checked, changing state or edited at or
+ * after it (by `last_checked_at`, `state_since` or `updated_at`).
+ */
+export async function listMonitorStamps(db: Executor, since?: number): Promise<MonitorStamp[]> {
+  let query = db
+    .selectFrom('monitors')
+    .select(['slug', 'state', 'state_since', 'last_checked_at', 'paused', 'flapping', 'version'])
+  if (since !== undefined) {
+    query = query.where((eb) =>
+      eb.or([
+        eb('last_checked_at', '>=', since),
+        eb('state_since', '>=', since),
+        eb('updated_at', '>=', since),
+      ]),
+    )
+  }
+  const rows = await query.execute()
+  return rows.map((row) => ({
+    slug: row.slug,
+    state: row.state,
+    stateSince: row.state_since,
+    ...(row.last_checked_at !== null ? { lastCheckedAt: row.last_checked_at } : {}),
+    paused: row.paused === 1,
+    flapping: row.flapping === 1,
+    version: row.version,
+  }))
+}
+
+/** Monitors by slug, in no particular order; unknown slugs are left out. */
+export async function getMonitorsBySlugs(
+  db: Executor,
+  slugs: readonly string[],
+): Promise<StoredMonitor[]> {
+  const out: StoredMonitor[] = []
+  for (let i = 0; i < slugs.length; i += 500) {
+    const rows = await db
+      .selectFrom('monitors')
+      .selectAll()
+      .where('slug', 'in', slugs.slice(i, i + 500))
+      .execute()
+    out.push(...rows.map(monitorFromRow))
+  }
+  return out
+}
+
 /** Every monitor slug, to notice deletions. */
 export async function listMonitorSlugs(db: Executor): Promise<string[]> {
   const rows = await db.selectFrom('monitors').select('slug').execute()

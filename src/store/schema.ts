@@ -1,10 +1,13 @@
 import type { Generated } from 'kysely'
+import type { EscalationTables } from './schema-escalation.js'
+import type { IncidentTables } from './schema-incidents.js'
+import type { IngestTables } from './schema-ingest.js'
 
 /**
  * Row types of every table. SQL is snake_case; instants are bigint milliseconds since the epoch;
  * flags are 0/1 integers so SQLite and PostgreSQL return the same values; JSON is stored as text.
  */
-export interface Database {
+export interface Database extends IngestTables, IncidentTables, EscalationTables {
   keel_meta: MetaRow
   monitors: MonitorRow
   check_results: CheckResultRow

@@ -40,6 +40,16 @@ export async function freshLocation(
     drop: async () => {
       const client = new pg.Client({ connectionString: postgresUrl })
       await client.connect()
+      // pg-pool's end() resolves before its sockets close; wait for them so the forced drop does
+      // not kill a connection that is still closing (an unhandled 57P01 in the test process).
+      for (let i = 0; i < 50; i++) {
+        const open = await client.query(
+          'select count(*)::int as n from pg_stat_activity where datname = $1',
+          [name],
+        )
+        if ((open.rows[0] as { n: number }).n === 0) break
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
       await client.query(`drop database if exists ${name} with (force)`)
       await client.end()
     },

@@ -10,6 +10,8 @@ export interface AlertEvent {
   status: 'firing' | 'resolved'
   at: Instant
   source: string
+  /** Set when a sender acknowledged the alert (PagerDuty `acknowledge`); it stays firing. */
+  action?: 'acknowledge'
 }
 
 /** The monitor facts an alert is labelled with. */

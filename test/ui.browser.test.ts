@@ -1,0 +1,304 @@
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import pino from 'pino'
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ensureWebBuild } from '../scripts/ensure-web-build.js'
+import { startKeel, type RunningKeel } from '../src/cli/start-keel.js'
+import { listenOnLoopback, type ListeningServer } from './helpers/listen.js'
+
+// Drives Debian's Chromium (never a downloaded browser) against a real Keel started in-process,
+// watching real HTTP monitors of a loopback target. Screenshots land in test-artifacts/.
+
+const chromiumPath = '/usr/bin/chromium'
+const haveChromium = existsSync(chromiumPath)
+if (!haveChromium) {
+  console.warn(
+    `test/ui.browser.test.ts is skipped: ${chromiumPath} is missing (apt-get install chromium; .ci/run installs it)`,
+  )
+}
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const artifacts = join(root, 'test-artifacts')
+/** Page scripts as strings: this file is type-checked without the DOM library. */
+const pageWidth = 'document.documentElement.scrollWidth'
+const launchArgs = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+]
+
+describe.skipIf(!haveChromium)('the operator UI in Chromium', () => {
+  let dir: string
+  let target: ListeningServer
+  const broken = new Set<string>()
+  let keel: RunningKeel
+  let token = ''
+  let browser: Browser
+  let context: BrowserContext
+  let page: Page
+  const offsite: string[] = []
+  const consoleErrors: string[] = []
+
+  function watch(ctx: BrowserContext, p: Page) {
+    ctx.on('request', (request) => {
+      if (!request.url().startsWith(keel.url)) offsite.push(request.url())
+    })
+    p.on('console', (message) => {
+      // A 401 before logging in is expected; Chromium logs every failed fetch.
+      if (message.type() === 'error' && !message.text().includes('Failed to load resource')) {
+        consoleErrors.push(message.text())
+      }
+    })
+    p.on('pageerror', (error) => consoleErrors.push(String(error)))
+  }
+
+  async function shot(p: Page, name: string, fullPage = false) {
+    await p.screenshot({ path: join(artifacts, `${name}.png`), fullPage })
+  }
+
+  beforeAll(async () => {
+    // npm test on a fresh checkout has no web/dist yet; build it once, as `npm start` does.
+    ensureWebBuild()
+    mkdirSync(artifacts, { recursive: true })
+    target = await listenOnLoopback(
+      createServer((request, response) => {
+        const path = request.url ?? '/'
+        if (broken.has(path)) {
+          response.writeHead(500, { 'content-type': 'text/plain' }).end('database unavailable')
+        } else {
+          response.writeHead(200, { 'content-type': 'text/plain' }).end('ok')
+        }
+      }),
+    )
+    dir = mkdtempSync(join(tmpdir(), 'keel-ui-'))
+    const base = `http://127.0.0.1:${target.port}`
+    const monitor = (id: string, name: string, path: string, labels: string) => [
+      `  ${id}:`,
+      '    type: http',
+      `    name: ${name}`,
+      `    url: ${base}${path}`,
+      '    interval: 1s',
+      '    retries: 0',
+      `    labels: { ${labels} }`,
+    ]
+    writeFileSync(
+      join(dir, 'keel.yaml'),
+      [
+        'store: { driver: sqlite, path: keel.db }',
+        'monitors:',
+        ...monitor('shop-home', 'Shop home page', '/home', 'team: web, service: shop'),
+        ...monitor('shop-api', 'Shop API health', '/api/health', 'team: web, service: shop-api'),
+        ...monitor('search', 'Search', '/search', 'team: search'),
+      ].join('\n'),
+    )
+    keel = await startKeel({
+      configPath: join(dir, 'keel.yaml'),
+      env: {},
+      log: pino({ level: 'silent' }),
+      listen: '127.0.0.1:0',
+      nodeId: 'ui-test',
+      onBootstrapToken: (t) => (token = t),
+    })
+    browser = await chromium.launch({ executablePath: chromiumPath, args: launchArgs })
+    context = await browser.newContext({
+      viewport: { width: 1280, height: 760 },
+      colorScheme: 'light',
+    })
+    page = await context.newPage()
+    watch(context, page)
+  }, 180_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    await keel?.stop(2_000)
+    await target?.close()
+    if (dir) rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('logs in with the bootstrap token and lists every monitor as up', async () => {
+    expect(token).toMatch(/^keel_/)
+    await page.goto(`${keel.url}/`)
+    await page.waitForURL(/\/login$/)
+    await page.locator('#token').fill('keel_wrong')
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('not accepted')
+    await shot(page, 'login-light')
+
+    await page.locator('#token').fill(token)
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    await page.waitForURL(`${keel.url}/`)
+    for (const id of ['shop-home', 'shop-api', 'search']) {
+      await page.locator(`[data-monitor="${id}"][data-state="up"]`).waitFor({ timeout: 15_000 })
+    }
+    await expect.poll(() => page.locator('[data-count="up"] .count-n').textContent()).toBe('3')
+    const cookies = await context.cookies()
+    expect(cookies.find((c) => c.name === 'keel_session')).toMatchObject({
+      httpOnly: true,
+      sameSite: 'Strict',
+      path: '/',
+    })
+    await page.mouse.move(0, 0)
+    await shot(page, 'overview-light')
+  }, 60_000)
+
+  it('turns a monitor down live, over the event stream, without reloading', async () => {
+    await page.evaluate('window.keelNotReloaded = true')
+    broken.add('/api/health')
+    await page.locator('[data-monitor="shop-api"][data-state="down"]').waitFor({ timeout: 15_000 })
+    await expect.poll(() => page.locator('[data-count="down"] .count-n').textContent()).toBe('1')
+    expect(await page.evaluate('window.keelNotReloaded')).toBe(true)
+    // Problems sort first.
+    expect(await page.locator('[data-monitor]').first().getAttribute('data-monitor')).toBe(
+      'shop-api',
+    )
+    await shot(page, 'overview-down-light')
+
+    await page.keyboard.press('/')
+    expect(await page.evaluate("document.activeElement.getAttribute('type')")).toBe('search')
+    await page.keyboard.type('team=search')
+    await expect.poll(() => page.locator('[data-monitor]').count()).toBe(1)
+    await page.keyboard.press('Escape')
+    await expect.poll(() => page.locator('[data-monitor]').count()).toBe(3)
+    await page.getByRole('button', { name: /^down/i }).click()
+    await expect.poll(() => page.locator('[data-monitor]').count()).toBe(1)
+    await page.getByRole('button', { name: /^all/i }).click()
+  }, 60_000)
+
+  it('reads well dark at phone width', async () => {
+    const phone = await browser.newContext({
+      viewport: { width: 390, height: 844 },
+      deviceScaleFactor: 2,
+      isMobile: true,
+      hasTouch: true,
+      colorScheme: 'dark',
+      storageState: await context.storageState(),
+    })
+    const p = await phone.newPage()
+    watch(phone, p)
+    await p.goto(`${keel.url}/`)
+    await p.locator('[data-monitor="shop-api"][data-state="down"]').waitFor({ timeout: 15_000 })
+    expect(await p.evaluate('document.documentElement.dataset.theme')).toBe('dark')
+    // Nothing sticks out sideways on a phone.
+    expect(await p.evaluate(pageWidth)).toBeLessThanOrEqual(390)
+    await shot(p, 'overview-dark-phone')
+    await p.locator('[data-monitor="shop-api"]').click()
+    await p.locator('[data-monitor-page="shop-api"]').waitFor()
+    await p.locator('[data-testid="latency-chart"] canvas').waitFor()
+    expect(await p.evaluate(pageWidth)).toBeLessThanOrEqual(390)
+    await shot(p, 'monitor-dark-phone', true)
+    await phone.close()
+  }, 60_000)
+
+  it('shows a monitor page with its chart, results and history, and pauses it', async () => {
+    await page.locator('[data-monitor="shop-api"]').click()
+    await page.waitForURL(`${keel.url}/monitors/shop-api`)
+    await page.locator('[data-monitor-page="shop-api"]').waitFor()
+    await page.locator('[data-testid="latency-chart"] canvas').waitFor()
+    await expect
+      .poll(() => page.locator('[data-testid="results"] tbody tr.result-down').count())
+      .toBeGreaterThan(0)
+    await expect.poll(() => page.locator('[data-testid="history"] li').count()).toBeGreaterThan(0)
+    expect(await page.getByTestId('last-message').textContent()).toContain('500')
+    expect(await page.getByTestId('managed-by').textContent()).toContain('keel.yaml')
+    expect(await page.locator('.spec pre').textContent()).toContain('"interval": "1s"')
+    await page.mouse.move(0, 0)
+    await shot(page, 'monitor-light', true)
+
+    await page.getByRole('button', { name: 'Check now' }).click()
+    await expect.poll(() => page.getByTestId('check-outcome').textContent()).toContain('Down')
+
+    await page.getByRole('button', { name: 'Pause' }).click()
+    await page
+      .locator('[data-testid="monitor-state"] [data-state="paused"]')
+      .waitFor({ timeout: 10_000 })
+    await page.getByRole('button', { name: 'Resume' }).waitFor()
+    await page.getByRole('link', { name: '← All monitors' }).click()
+    await page.locator('[data-monitor="shop-api"][data-state="paused"]').waitFor()
+    await expect.poll(() => page.locator('[data-count="paused"] .count-n').textContent()).toBe('1')
+    await shot(page, 'overview-paused-light')
+  }, 60_000)
+
+  it('keeps 20,000 monitors fast by rendering only the visible rows', async () => {
+    const big = await context.newPage()
+    watch(context, big)
+    const ids = Array.from({ length: 20_000 }, (_, i) => `m-${String(i).padStart(5, '0')}`)
+    const view = (id: string, i: number) => ({
+      id,
+      type: i % 3 === 0 ? 'tcp' : 'http',
+      name: `Monitor ${id}`,
+      state: i % 997 === 0 ? 'down' : 'up',
+      stateSince: 0,
+      flapping: false,
+      paused: false,
+      lastCheckedAt: Date.now(),
+      lastLatencyMs: i % 200,
+      source: 'api',
+      managedByConfig: false,
+      spec: { type: 'http', url: `http://10.0.0.1/${id}`, labels: { team: `t${i % 7}` } },
+      createdAt: 0,
+      updatedAt: 0,
+      version: 1,
+    })
+    await big.route(
+      (url) => url.pathname === '/api/v1/monitors',
+      async (route) => {
+        const url = new URL(route.request().url())
+        const after = url.searchParams.get('after')
+        const start = after ? Number(after.slice(2)) + 1 : 0
+        const items = ids.slice(start, start + 1000).map((id, i) => view(id, start + i))
+        const next = start + 1000 < ids.length ? items[items.length - 1]?.id : undefined
+        await route.fulfill({ json: next ? { items, next } : { items } })
+      },
+    )
+    await big.route(
+      (url) => url.pathname === '/api/v1/events',
+      (route) =>
+        route.fulfill({
+          status: 200,
+          headers: { 'content-type': 'text/event-stream' },
+          body: 'retry: 600000\n: test stream\n\n',
+        }),
+    )
+    const started = Date.now()
+    await big.goto(`${keel.url}/`)
+    await expect
+      .poll(() => big.getByTestId('shown-count').textContent(), { timeout: 30_000 })
+      .toMatch(/^20.?000 monitors$/)
+    const loadedMs = Date.now() - started
+    const rows = await big.locator('[data-monitor]').count()
+    expect(rows).toBeGreaterThan(5)
+    expect(rows).toBeLessThan(80)
+
+    const typed = Date.now()
+    await big.keyboard.press('/')
+    await big.keyboard.type('m-12345')
+    await expect.poll(() => big.locator('[data-monitor]').count()).toBe(1)
+    const searchMs = Date.now() - typed
+    await big.keyboard.press('Escape')
+    await big.evaluate('window.scrollTo(0, document.body.scrollHeight)')
+    await big.locator('[data-monitor="m-19999"]').waitFor()
+    expect(await big.locator('[data-monitor]').count()).toBeLessThan(80)
+    console.info(`20,000 monitors: listed in ${loadedMs} ms, searched in ${searchMs} ms`)
+    await big.close()
+  }, 90_000)
+
+  it('logs out, which ends the session', async () => {
+    await page.getByRole('button', { name: 'Log out' }).click()
+    await page.waitForURL(/\/login$/)
+    const status = await page.evaluate("fetch('/api/v1/session').then((r) => r.status)")
+    expect(status).toBe(401)
+  }, 30_000)
+
+  it('loaded nothing from anywhere else and logged no errors', () => {
+    expect(offsite).toEqual([])
+    expect(consoleErrors).toEqual([])
+  })
+})

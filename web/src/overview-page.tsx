@@ -1,0 +1,310 @@
+import { useEffect, useMemo, useRef } from 'react'
+import { ago, latency } from './format'
+import { SearchIcon } from './icons'
+import {
+  countByState,
+  useMonitorStore,
+  type MonitorEntry,
+  type MonitorStore,
+} from './monitor-store'
+import { Link, navigate } from './router'
+import { StateChip } from './state-chip'
+import { monitorStates, type MonitorState } from './types'
+import { useMedia, useNow } from './use-media'
+import { VirtualRows } from './virtual-rows'
+
+const severity: Record<MonitorState, number> = {
+  down: 0,
+  degraded: 1,
+  pending: 2,
+  up: 3,
+  paused: 4,
+}
+
+type SortOrder = 'state' | 'name' | 'checked'
+
+interface Filters {
+  state: MonitorState | undefined
+  type: string
+  label: string
+  q: string
+  sort: SortOrder
+}
+
+function filtersOf(search: URLSearchParams): Filters {
+  const state = search.get('state')
+  const sort = search.get('sort')
+  return {
+    state: monitorStates.includes(state as MonitorState) ? (state as MonitorState) : undefined,
+    type: search.get('type') ?? '',
+    label: search.get('label') ?? '',
+    q: search.get('q') ?? '',
+    sort: sort === 'name' || sort === 'checked' ? sort : 'state',
+  }
+}
+
+/** Changes one filter in the URL, so filters survive a reload and the back button. */
+function setFilter(key: keyof Filters, value: string | undefined): void {
+  const params = new URLSearchParams(location.search)
+  if (value) params.set(key, value)
+  else params.delete(key)
+  const query = params.toString()
+  navigate(query ? `/?${query}` : '/', { replace: true })
+}
+
+function matches(entry: MonitorEntry, filters: Filters, terms: string[]): boolean {
+  const { view } = entry
+  if (filters.state && view.state !== filters.state) return false
+  if (filters.type && view.type !== filters.type) return false
+  if (filters.label) {
+    const eq = filters.label.indexOf('=')
+    const key = filters.label.slice(0, eq)
+    const value = filters.label.slice(eq + 1)
+    if (!entry.labels.some(([k, v]) => k === key && v === value)) return false
+  }
+  return terms.every((term) => entry.haystack.includes(term))
+}
+
+function compare(order: SortOrder): (a: MonitorEntry, b: MonitorEntry) => number {
+  const byName = (a: MonitorEntry, b: MonitorEntry) =>
+    a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : a.view.id < b.view.id ? -1 : 1
+  if (order === 'name') return byName
+  if (order === 'checked') {
+    return (a, b) => (b.view.lastCheckedAt ?? 0) - (a.view.lastCheckedAt ?? 0) || byName(a, b)
+  }
+  return (a, b) => severity[a.view.state] - severity[b.view.state] || byName(a, b)
+}
+
+/** Every monitor, filtered and searched, live. */
+export function OverviewPage(props: { store: MonitorStore; search: URLSearchParams }) {
+  const { store } = props
+  const version = useMonitorStore(store)
+  const filters = filtersOf(props.search)
+  const now = useNow(5_000)
+  const phone = useMedia('(max-width: 700px)')
+  const searchRef = useRef<HTMLInputElement>(null)
+
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key !== '/' || event.metaKey || event.ctrlKey || event.altKey) return
+      const target = event.target as HTMLElement | null
+      if (
+        target &&
+        (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName))
+      ) {
+        return
+      }
+      event.preventDefault()
+      searchRef.current?.focus()
+      searchRef.current?.select()
+    }
+    document.addEventListener('keydown', onKey)
+    return () => document.removeEventListener('keydown', onKey)
+  }, [])
+
+  const all = useMemo(() => [...store.entries.values()], [store, version])
+  const counts = useMemo(() => countByState(store), [store, version])
+  const types = useMemo(() => [...new Set(all.map((e) => e.view.type))].sort(), [all])
+  const labelOptions = useMemo(() => {
+    const set = new Set<string>()
+    for (const entry of all) for (const [k, v] of entry.labels) set.add(`${k}=${v}`)
+    return [...set].sort()
+  }, [all])
+  const shown = useMemo(() => {
+    const terms = filters.q.toLowerCase().split(/\s+/).filter(Boolean)
+    return all.filter((e) => matches(e, filters, terms)).sort(compare(filters.sort))
+  }, [all, filters.state, filters.type, filters.label, filters.q, filters.sort])
+
+  const filtered =
+    filters.state !== undefined || filters.type !== '' || filters.label !== '' || filters.q !== ''
+
+  return (
+    <main className="page overview">
+      <div className="toolbar">
+        <div className="search">
+          <SearchIcon />
+          <input
+            ref={searchRef}
+            type="search"
+            aria-label="Search monitors"
+            placeholder="Search by name, id, URL or label"
+            value={filters.q}
+            onChange={(e) => setFilter('q', e.target.value)}
+            onKeyDown={(e) => {
+              if (e.key === 'Escape') {
+                setFilter('q', undefined)
+                e.currentTarget.blur()
+              }
+            }}
+          />
+          <kbd title="Press / to search">/</kbd>
+        </div>
+        <div className="segmented" role="group" aria-label="Filter by state">
+          <button
+            type="button"
+            aria-pressed={filters.state === undefined}
+            onClick={() => setFilter('state', undefined)}
+          >
+            All <span className="n">{all.length}</span>
+          </button>
+          {monitorStates.map((state) => (
+            <button
+              key={state}
+              type="button"
+              data-state={state}
+              aria-pressed={filters.state === state}
+              onClick={() => setFilter('state', filters.state === state ? undefined : state)}
+            >
+              <span className={`dot dot-${state}`} aria-hidden="true" />
+              {state} <span className="n">{counts[state]}</span>
+            </button>
+          ))}
+        </div>
+        <div className="selects">
+          <select
+            aria-label="Filter by type"
+            value={filters.type}
+            onChange={(e) => setFilter('type', e.target.value)}
+          >
+            <option value="">All types</option>
+            {types.map((type) => (
+              <option key={type} value={type}>
+                {type}
+              </option>
+            ))}
+          </select>
+          <select
+            aria-label="Filter by label"
+            value={filters.label}
+            onChange={(e) => setFilter('label', e.target.value)}
+          >
+            <option value="">All labels</option>
+            {labelOptions.map((label) => (
+              <option key={label} value={label}>
+                {label}
+              </option>
+            ))}
+          </select>
+          <select
+            aria-label="Sort"
+            value={filters.sort}
+            onChange={(e) =>
+              setFilter('sort', e.target.value === 'state' ? undefined : e.target.value)
+            }
+          >
+            <option value="state">Worst first</option>
+            <option value="name">Name</option>
+            <option value="checked">Last checked</option>
+          </select>
+        </div>
+      </div>
+
+      <div className="summary-line" aria-live="polite">
+        {store.loaded || all.length > 0 ? (
+          <>
+            <span data-testid="shown-count">
+              {shown.length === all.length
+                ? `${all.length.toLocaleString()} monitor${all.length === 1 ? '' : 's'}`
+                : `${shown.length.toLocaleString()} of ${all.length.toLocaleString()} monitors`}
+            </span>
+            {filtered ? (
+              <button
+                type="button"
+                className="link-button"
+                onClick={() => navigate('/', { replace: true })}
+              >
+                Clear filters
+              </button>
+            ) : null}
+            {!store.loaded ? <span className="muted">loading…</span> : null}
+          </>
+        ) : store.loadError ? (
+          <span className="form-error">Could not load monitors: {store.loadError}</span>
+        ) : (
+          <span className="muted">Loading monitors…</span>
+        )}
+      </div>
+
+      <div className="monitor-table">
+        <div className="thead" aria-hidden="true">
+          <div className="mrow head">
+            <span>State</span>
+            <span>Monitor</span>
+            <span>Type</span>
+            <span className="num">Latency</span>
+            <span>Checked</span>
+            <span>Labels</span>
+          </div>
+        </div>
+        {store.loaded && all.length === 0 ? (
+          <div className="empty">
+            <p>No monitors yet.</p>
+            <p className="muted">
+              Declare them under <code>monitors:</code> in keel.yaml and run <code>keel apply</code>
+              , or create them with <code>POST /api/v1/monitors</code>.
+            </p>
+          </div>
+        ) : all.length > 0 && shown.length === 0 ? (
+          <div className="empty">
+            <p>No monitor matches these filters.</p>
+            <button
+              type="button"
+              className="button"
+              onClick={() => navigate('/', { replace: true })}
+            >
+              Clear filters
+            </button>
+          </div>
+        ) : (
+          <VirtualRows
+            items={shown}
+            label="Monitors"
+            rowHeight={phone ? 68 : 48}
+            rowKey={(e) => e.view.id}
+            renderRow={(entry) => <MonitorRow entry={entry} now={now} />}
+          />
+        )}
+      </div>
+    </main>
+  )
+}
+
+function MonitorRow(props: { entry: MonitorEntry; now: number }) {
+  const { view, labels, target } = props.entry
+  return (
+    <Link
+      href={`/monitors/${encodeURIComponent(view.id)}`}
+      className={`mrow state-${view.state}`}
+      data-monitor={view.id}
+      data-state={view.state}
+    >
+      <span className="cell-state">
+        <StateChip state={view.state} flapping={view.flapping} />
+      </span>
+      <span className="cell-name">
+        <span className="name">{view.name ?? view.id}</span>
+        <span className="sub">{target || view.id}</span>
+      </span>
+      <span
+        className="cell-type"
+        data-latency={view.lastLatencyMs !== undefined ? ` · ${latency(view.lastLatencyMs)}` : ''}
+      >
+        {view.type}
+      </span>
+      <span className="cell-latency num">{latency(view.lastLatencyMs)}</span>
+      <span
+        className="cell-checked"
+        title={view.lastCheckedAt ? new Date(view.lastCheckedAt).toLocaleString() : undefined}
+      >
+        {ago(view.lastCheckedAt, props.now)}
+      </span>
+      <span className="cell-labels">
+        {labels.map(([k, v]) => (
+          <span key={k} className="label">
+            {k}={v}
+          </span>
+        ))}
+      </span>
+    </Link>
+  )
+}

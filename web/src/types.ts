@@ -1,0 +1,91 @@
+/** The states a monitor can be in, worst first. */
+export const monitorStates = ['down', 'degraded', 'pending', 'up', 'paused'] as const
+
+/** One monitor state. */
+export type MonitorState = (typeof monitorStates)[number]
+
+/** A monitor as `GET /api/v1/monitors` returns it (src/services/monitors.ts, MonitorView). */
+export interface MonitorView {
+  id: string
+  type: string
+  name?: string
+  state: MonitorState
+  stateSince: number
+  flapping: boolean
+  paused: boolean
+  lastCheckedAt?: number
+  lastStatus?: 'up' | 'down' | 'degraded'
+  lastLatencyMs?: number
+  lastMessage?: string
+  nextDueAt?: number
+  source: string
+  managedByConfig: boolean
+  spec: Record<string, unknown>
+  pingPath?: string
+  createdAt: number
+  updatedAt: number
+  version: number
+}
+
+/** One raw check result. */
+export interface CheckResult {
+  checkedAt: number
+  status: 'up' | 'down' | 'degraded'
+  latencyMs: number
+  message: string
+}
+
+/** One confirmed state change. */
+export interface StateChange {
+  at: number
+  from: string
+  to: string
+  message: string
+  flapping: boolean
+}
+
+/** One roll-up bucket. */
+export interface Rollup {
+  resolution: 'm' | 'h' | 'd'
+  bucketStart: number
+  count: number
+  failures: number
+  degraded: number
+  latencySum: number
+  latencyP50: number
+  latencyP95: number
+  latencyMax: number
+}
+
+/** What a probe observed on "check now" (not recorded). */
+export interface CheckNowOutcome {
+  monitor: string
+  checkedAt: number
+  status: 'up' | 'down' | 'degraded'
+  latencyMs: number
+  message: string
+}
+
+/** Roles, weakest first. */
+export const roles = ['viewer', 'responder', 'operator', 'admin'] as const
+
+/** One role. */
+export type Role = (typeof roles)[number]
+
+/** Who the browser session acts as. */
+export interface Session {
+  name: string
+  role: Role
+  expiresAt?: number
+}
+
+/** True when `role` may do what `needed` may. */
+export function roleAllows(role: Role, needed: Role): boolean {
+  return roles.indexOf(role) >= roles.indexOf(needed)
+}
+
+/** A page of a list response. */
+export interface Page<T> {
+  items: T[]
+  next?: string
+}
