@@ -2,6 +2,7 @@ import type { Logger } from 'pino'
 import { channelSpecSchema, sendNotification, type ChannelSpec } from '../channels/index.js'
 import type { DeliveryOutcome } from '../channels/channel.js'
 import type { Clock } from '../core/time.js'
+import { PassLoop } from './pass-loop.js'
 import { listChannels } from '../store/channels.js'
 import type { Db } from '../store/dialect.js'
 import {
@@ -50,67 +51,44 @@ export function retryDelayMs(attempt: number, random: number): number {
  * carries its id so a receiver can drop the duplicate.
  */
 export class Dispatcher {
-  private timer: NodeJS.Timeout | undefined
-  private running: Promise<void> | undefined
-  private again = false
-  private stopped = true
+  private readonly loop: PassLoop
   private readonly inFlight = new Set<Promise<void>>()
   private readonly controllers = new Set<AbortController>()
   private channelCache: { at: number; specs: Map<string, ChannelSpec | string> } | undefined
 
-  constructor(private readonly options: DispatcherOptions) {}
+  constructor(private readonly options: DispatcherOptions) {
+    this.loop = new PassLoop({
+      clock: options.clock,
+      pass: () => this.pass(),
+      nextDue: () => nextNotificationDue(options.db),
+      pollIntervalMs: options.pollIntervalMs ?? 5_000,
+      onError: (error) =>
+        options.log.error({ err: error }, 'reading the notification outbox failed'),
+    })
+  }
 
   /** Starts polling. */
   start(): void {
-    this.stopped = false
-    this.nudge()
+    this.loop.start()
   }
 
   /** Asks for a pass now (called right after notifications are queued). */
   nudge(): void {
-    if (this.stopped) return
-    if (this.running) {
-      this.again = true
-      return
-    }
-    clearTimeout(this.timer)
-    this.running = this.pass().finally(() => {
-      this.running = undefined
-      if (this.again) {
-        this.again = false
-        this.nudge()
-      } else void this.armTimer()
-    })
+    this.loop.nudge()
   }
 
   /** Stops polling and waits for deliveries in flight until `deadlineMs`, then aborts them. */
   async stop(deadlineMs = 5_000): Promise<void> {
-    this.stopped = true
-    clearTimeout(this.timer)
+    this.loop.stop()
     const timeout = new Promise<void>((resolve) => setTimeout(resolve, deadlineMs).unref())
-    await Promise.race([Promise.all([this.running, ...this.inFlight]), timeout])
+    await Promise.race([Promise.all([this.loop.current, ...this.inFlight]), timeout])
     for (const controller of this.controllers) controller.abort()
-    await Promise.all([this.running, ...this.inFlight])
+    await Promise.all([this.loop.current, ...this.inFlight])
   }
 
   /** Forgets cached channel specs (after a config apply). */
   invalidateChannels(): void {
     this.channelCache = undefined
-  }
-
-  private async armTimer(): Promise<void> {
-    if (this.stopped) return
-    const poll = this.options.pollIntervalMs ?? 5_000
-    let wait = poll
-    try {
-      const due = await nextNotificationDue(this.options.db)
-      if (due !== undefined) wait = Math.min(poll, Math.max(0, due - this.options.clock.now()))
-    } catch (error) {
-      this.options.log.error({ err: error }, 'reading the notification outbox failed')
-    }
-    if (this.stopped) return
-    clearTimeout(this.timer)
-    this.timer = setTimeout(() => this.nudge(), wait)
   }
 
   private async channelSpecs(): Promise<Map<string, ChannelSpec | string>> {
@@ -136,7 +114,7 @@ export class Dispatcher {
     try {
       for (;;) {
         // Rows claimed while stop() ran are in flight too: the pass ends once they have settled.
-        if (this.stopped) break
+        if (this.loop.stopped) break
         const free = concurrency - this.inFlight.size
         if (free <= 0) {
           await Promise.race(this.inFlight)

@@ -1,3 +1,4 @@
+import { PassLoop } from './pass-loop.js'
 import type { Logger } from 'pino'
 import type { NotificationAction, NotificationMessage } from '../channels/channel.js'
 import {
@@ -408,74 +409,50 @@ export async function runEscalationStep(
  * when its lease runs out, and a node restarted under the same id takes its leases back at once.
  */
 export class Escalator {
-  private timer: NodeJS.Timeout | undefined
-  private running: Promise<void> | undefined
-  private again = false
-  private stopped = true
+  private readonly loop: PassLoop
 
-  constructor(private readonly options: EscalatorOptions) {}
+  constructor(private readonly options: EscalatorOptions) {
+    this.loop = new PassLoop({
+      clock: options.clock,
+      pass: () => this.pass(),
+      nextDue: () => nextEscalationStepDue(options.db),
+      pollIntervalMs: options.pollIntervalMs ?? 5_000,
+      onError: (error) => options.log.error({ err: error }, 'reading due escalation steps failed'),
+    })
+  }
 
   /** Takes back this node's leases and starts running due steps. */
   async start(): Promise<void> {
-    this.stopped = false
     try {
       await releaseEscalationLeases(this.options.db, this.options.owner)
     } catch (error) {
       this.options.log.error({ err: error }, 'releasing escalation leases failed')
     }
-    this.nudge()
+    this.loop.start()
   }
 
   /** Asks for a pass now (after an escalation started, or to test). */
   nudge(): void {
-    if (this.stopped) return
-    if (this.running) {
-      this.again = true
-      return
-    }
-    clearTimeout(this.timer)
-    this.running = this.pass().finally(() => {
-      this.running = undefined
-      if (this.again) {
-        this.again = false
-        this.nudge()
-      } else void this.armTimer()
-    })
+    this.loop.nudge()
   }
 
   /** Stops claiming and waits for the pass in flight (at most `deadlineMs`). */
   async stop(deadlineMs = 5_000): Promise<void> {
-    this.stopped = true
-    clearTimeout(this.timer)
+    this.loop.stop()
     const timeout = new Promise<void>((resolve) => setTimeout(resolve, deadlineMs).unref())
-    await Promise.race([this.running, timeout])
+    await Promise.race([this.loop.current, timeout])
   }
 
   /** Resolves when the pass in flight, if any, has finished; for tests. */
   async idle(): Promise<void> {
-    while (this.running) await this.running
-  }
-
-  private async armTimer(): Promise<void> {
-    if (this.stopped) return
-    const poll = this.options.pollIntervalMs ?? 5_000
-    let wait = poll
-    try {
-      const due = await nextEscalationStepDue(this.options.db)
-      if (due !== undefined) wait = Math.min(poll, Math.max(0, due - this.options.clock.now()))
-    } catch (error) {
-      this.options.log.error({ err: error }, 'reading due escalation steps failed')
-    }
-    if (this.stopped) return
-    clearTimeout(this.timer)
-    this.timer = setTimeout(() => this.nudge(), wait)
+    while (this.loop.current) await this.loop.current
   }
 
   private async pass(): Promise<void> {
     const { db, clock, log, owner } = this.options
     try {
       for (;;) {
-        if (this.stopped) break
+        if (this.loop.stopped) break
         const claimed = await claimDueEscalationSteps(
           db,
           owner,
