@@ -1,3 +1,4 @@
+import { currentIncidentOfAlert } from '../src/store/incidents.js'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
@@ -190,6 +191,8 @@ describe.skipIf(!available)('Prometheus Alertmanager sending to Keel', () => {
     expect(firing.labels).toEqual(labels)
     expect(firing.annotations).toMatchObject(annotations)
     expect(firing.source).toBe('alertmanager:alertmanager')
+    const opened = await currentIncidentOfAlert(store.db, firing.id)
+    expect(opened?.status).toBe('triggered')
 
     // The same notification also arrived through Alertmanager's PagerDuty receiver.
     const paged = await eventually(
@@ -223,6 +226,16 @@ describe.skipIf(!available)('Prometheus Alertmanager sending to Keel', () => {
       async () => ((await pagerDutyAlert())?.status === 'resolved' ? true : undefined),
       () => output,
     )
+    // Every alert of the incident resolved, so Keel resolved the incident it had opened.
+    const closed = await eventually(
+      'Keel resolved the incident',
+      async () => {
+        const incident = await currentIncidentOfAlert(store.db, resolved.id)
+        return incident?.status === 'resolved' ? incident : undefined
+      },
+      () => output,
+    )
+    expect(closed.id).toBe(opened?.id)
 
     const inbox = await listIngestEvents(store.db, 'alertmanager')
     expect(inbox.map((e) => e.status)).toEqual(expect.arrayContaining(['opened', 'resolved']))
