@@ -154,7 +154,7 @@ async function benchKeel(n: number, port: number): Promise<KeelFigures> {
     Math.max(1, await count('check_results'))
   await runRetention(
     store.db,
-    { raw: 3_600_000, minute: 6 * 3_600_000, hour: 90 * 86_400_000, day: 730 * 86_400_000 },
+    { raw: 3_600_000, minute: 2 * 3_600_000, hour: 90 * 86_400_000, day: 730 * 86_400_000 },
     clock.now() + 120_000,
     'bench',
   )
@@ -278,10 +278,10 @@ for (const n of sizes) {
   console.log(
     `  DB bytes/check    ${keel.bytesPerCheck.toFixed(1)} (raw results, before roll-up and pruning)`,
   )
-  // Steady state per monitor: 1 h of raw rows and 6 h of minute roll-ups; growth: 24 hour rows
+  // Steady state per monitor: 1 h of raw rows and 2 h of minute roll-ups; growth: 24 hour rows
   // and 1 day row a day.
   const rawRowsPerMonitor = 3_600_000 / intervalMs
-  const steadyMb = (1000 * (rawRowsPerMonitor * keel.rawRowBytes + 360 * keel.rollupRowBytes)) / 1e6
+  const steadyMb = (1000 * (rawRowsPerMonitor * keel.rawRowBytes + 120 * keel.rollupRowBytes)) / 1e6
   const growthMb = (1000 * 25 * keel.rollupRowBytes) / 1e6
   console.log(
     `  storage           raw row ${keel.rawRowBytes.toFixed(1)} B, roll-up row ${keel.rollupRowBytes.toFixed(1)} B (indexes included) → 1,000 monitors: ${steadyMb.toFixed(1)} MB steady window + ${growthMb.toFixed(2)} MB/day; 1,000 monitor-days ≈ ${(steadyMb + growthMb).toFixed(1)} MB, 90 days ≈ ${(steadyMb + 90 * growthMb).toFixed(0)} MB`,

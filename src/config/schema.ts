@@ -66,7 +66,7 @@ const postgresStoreSchema = z
 const retentionSchema = z
   .object({
     raw: durationField('raw', { min: 60_000 }).prefault('1h').describe('Keep raw check results.'),
-    minute: durationField('minute', { min: 60_000 }).prefault('6h'),
+    minute: durationField('minute', { min: 60_000 }).prefault('2h'),
     hour: durationField('hour', { min: 3_600_000 }).prefault('90d'),
     day: durationField('day', { min: 86_400_000 }).prefault('730d'),
   })
