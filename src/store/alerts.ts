@@ -27,7 +27,8 @@ export interface AlertFilter {
   beforeId?: number
 }
 
-function alertFromRow(row: Selectable<AlertRow>): Alert {
+/** Maps an `alerts` row to an Alert (also used by the incident queries that join alerts). */
+export function alertFromRow(row: Selectable<AlertRow>): Alert {
   return {
     id: row.id,
     fingerprint: row.fingerprint,

@@ -7,9 +7,8 @@ import type {
   IncidentStatus,
   TimelineEntry,
 } from '../core/incidents/index.js'
-import type { Alert } from './alerts.js'
+import { alertFromRow, type Alert } from './alerts.js'
 import { dialectOf, parseJson, skipLocked, type Executor } from './dialect.js'
-import type { AlertRow } from './schema.js'
 import type { IncidentRow } from './schema-incidents.js'
 
 /** Filters for listing incidents; `open` means triggered or acknowledged. */
@@ -57,22 +56,6 @@ function incidentFromRow(row: Selectable<IncidentRow>): Incident {
     ...(row.ack_timeout_ms !== null ? { ackTimeoutMs: row.ack_timeout_ms } : {}),
     ...(row.ack_timeout_at !== null ? { ackTimeoutAt: row.ack_timeout_at } : {}),
     autoResolve: row.auto_resolve === 1,
-  }
-}
-
-// Mirrors the private mapper of store/alerts.ts; the join here reads the same columns.
-function alertFromRow(row: Selectable<AlertRow>): Alert {
-  return {
-    id: row.id,
-    fingerprint: row.fingerprint,
-    status: row.status as Alert['status'],
-    labels: parseJson(row.labels, {}),
-    annotations: parseJson(row.annotations, {}),
-    source: row.source,
-    startsAt: row.starts_at,
-    ...(row.ends_at !== null ? { endsAt: row.ends_at } : {}),
-    updatedAt: row.updated_at,
-    eventCount: row.event_count,
   }
 }
 
