@@ -1,11 +1,10 @@
 import type { FastifyInstance } from 'fastify'
 import { listAlerts } from '../store/alerts.js'
-import { listAudit } from '../store/audit.js'
 import { listNotifications, type Notification } from '../store/notifications.js'
 import { beforeSchema, limitSchema, pageOf, pageSchema, parseIdCursor } from './query.js'
 import type { ApiDeps } from './server.js'
 
-/** Read-only lists under `/api/v1`: alerts, the notification outbox and the audit trail. */
+/** Read-only lists under `/api/v1`: alerts and the notification outbox. */
 export async function activityRoutes(app: FastifyInstance, options: { deps: ApiDeps }) {
   const { deps } = options
 
@@ -63,38 +62,5 @@ export async function activityRoutes(app: FastifyInstance, options: { deps: ApiD
       return { items: rows }
     },
   )
-
-  app.get<{
-    Querystring: { objectType?: string; objectId?: string; before?: string; limit: number }
-  }>(
-    '/audit',
-    {
-      config: { role: 'admin' },
-      schema: {
-        summary: 'Audit trail, newest first',
-        tags: ['audit'],
-        querystring: {
-          type: 'object',
-          properties: {
-            objectType: { type: 'string', description: 'monitor, token, ...' },
-            objectId: { type: 'string' },
-            before: beforeSchema,
-            limit: limitSchema,
-          },
-        },
-        response: { 200: pageSchema('A page of audit events.') },
-      },
-    },
-    async (request) => {
-      const { objectType, objectId, limit } = request.query
-      const beforeId = parseIdCursor(request.query.before, 'before')
-      const rows = await listAudit(deps.db, {
-        ...(objectType ? { objectType } : {}),
-        ...(objectId ? { objectId } : {}),
-        ...(beforeId !== undefined ? { beforeId } : {}),
-        limit: limit + 1,
-      })
-      return pageOf(rows, limit, (last) => String(last.id))
-    },
-  )
+  // The audit trail is served by audit-routes.ts (filters and JSON-lines export).
 }

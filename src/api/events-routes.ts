@@ -5,6 +5,7 @@ import type { Clock } from '../core/time.js'
 import { monitorView, type MonitorView } from '../services/monitors.js'
 import type { Db } from '../store/dialect.js'
 import { getMonitorsBySlugs, listMonitorStamps, type MonitorStamp } from '../store/monitors.js'
+import { IncidentChangeFeed, type IncidentFeedOptions } from './incident-feed.js'
 import { authenticateRequest } from './route-guard.js'
 import type { SessionStore } from './session-routes.js'
 
@@ -146,6 +147,8 @@ export interface EventsRoutesOptions {
   deps: { db: Db; clock: Clock; log: Logger }
   sessions?: SessionStore
   feed?: MonitorFeedOptions
+  /** Options of the incident feed (`event: incident`). */
+  incidentFeed?: IncidentFeedOptions
   /** How often a comment keeps proxies from closing an idle stream: 15 s. */
   heartbeatMs?: number
 }
@@ -155,13 +158,14 @@ const maxBufferedBytes = 4 * 1024 * 1024
 
 /**
  * `GET /api/v1/events`, a Server-Sent Events stream for the web UI: `event: monitor` with the
- * monitor's view whenever one is checked or changes state (on any node), and `event:
- * monitor-deleted`. A comment every 15 s keeps it open through proxies and re-checks the
+ * monitor's view whenever one is checked or changes state (on any node), `event:
+ * monitor-deleted`, and `event: incident` with an incident that opened or changed. A comment every 15 s keeps it open through proxies and re-checks the
  * caller's credentials, so a logout or a revoked token ends the stream.
  */
 export async function eventsRoutes(app: FastifyInstance, options: EventsRoutesOptions) {
   const { deps } = options
   const feed = new MonitorChangeFeed(deps, options.feed)
+  const incidentFeed = new IncidentChangeFeed(deps, options.incidentFeed)
   const heartbeatMs = options.heartbeatMs ?? 15_000
   const open = new Set<ServerResponse>()
 
@@ -169,6 +173,7 @@ export async function eventsRoutes(app: FastifyInstance, options: EventsRoutesOp
   app.addHook('preClose', async () => {
     for (const res of open) res.end()
     feed.stop()
+    incidentFeed.stop()
   })
 
   app.get(
@@ -178,7 +183,7 @@ export async function eventsRoutes(app: FastifyInstance, options: EventsRoutesOp
       schema: {
         summary: 'Live monitor changes (Server-Sent Events)',
         description:
-          'A `text/event-stream`: `event: monitor` with a monitor view as data whenever a monitor is checked or changes, `event: monitor-deleted` with `{ "id" }`. Read the current list first from `/api/v1/monitors` after the stream opens.',
+          'A `text/event-stream`: `event: monitor` with a monitor view as data whenever a monitor is checked or changes, `event: monitor-deleted` with `{ "id" }`, `event: incident` with the incident whenever one opens or changes (status, people, a note, an alert). Read the current list first from `/api/v1/monitors` after the stream opens.',
         tags: ['monitors'],
         response: {
           200: { description: 'The event stream.', type: 'string' },
@@ -228,11 +233,18 @@ export async function eventsRoutes(app: FastifyInstance, options: EventsRoutesOp
           send(`event: monitor\ndata: ${JSON.stringify(event.view)}\n\n`)
         else send(`event: monitor-deleted\ndata: ${JSON.stringify({ id: event.id })}\n\n`)
       })
+      const unsubscribeIncidents = await incidentFeed.subscribe((incident) =>
+        send(`event: incident\ndata: ${JSON.stringify(incident)}\n\n`),
+      )
       if (closed) {
         unsubscribe()
+        unsubscribeIncidents()
         return
       }
-      stream.unsubscribe = unsubscribe
+      stream.unsubscribe = () => {
+        unsubscribe()
+        unsubscribeIncidents()
+      }
       res.writeHead(200, {
         'content-type': 'text/event-stream; charset=utf-8',
         'cache-control': 'no-store',

@@ -187,6 +187,8 @@ export async function ingestRoutes(app: FastifyInstance, options: { deps: ApiDep
                   ? bearerKey(request.headers.authorization)
                   : format.keyInBody?.(request.body)
             const response = await receiveIngest(ingestDeps, format, key, request.body)
+            // New alerts may have opened incidents or joined groups: page without a poll's wait.
+            if (response.outcome === 'accepted') deps.onChange?.('alerts')
             if (response.outcome === 'refused') {
               request.log.info(
                 { format: format.name, status: response.refusal.status },

@@ -44,11 +44,35 @@ export const publicRoutes: readonly string[] = [
   '/',
   '/login',
   '/monitors/:id',
+  '/incidents',
+  '/incidents/:id',
+  '/oncall',
+  '/silences',
+  '/maintenance',
+  '/monitors/:id/edit',
+  '/catalog',
+  '/catalog/:id',
   '/assets/:file',
   '/favicon.svg',
+  // The public status page and its summary and feeds (src/api/status-page-routes.ts): they show
+  // only components the statusPage config makes public.
+  '/status',
+  '/status/api/summary.json',
+  '/status/feed.rss',
+  '/status/feed.atom',
   // Browser login trades an API token for a session cookie; logout must work with an expired one.
   // Both check the X-Keel-CSRF header themselves (src/api/session-routes.ts).
   '/api/v1/session',
+  // One-time password setup links (src/api/user-routes.ts): the link's 256-bit token is the
+  // credential, single use, 24 h. The setup page itself is a UI page like /login.
+  '/setup',
+  '/api/v1/setup',
+  '/api/v1/setup/:token',
+  // Which login methods exist, and the OpenID Connect redirect pair (src/api/oidc-routes.ts),
+  // which a browser reaches before it has a session; state, nonce and PKCE protect the flow.
+  '/api/v1/auth/methods',
+  '/auth/oidc/login',
+  '/auth/oidc/callback',
 ]
 
 /** One registered route and who may call it. */

@@ -18,7 +18,7 @@ function concreteUrl(url: string): string {
 }
 
 function requestFor(route: RouteEntry) {
-  const withBody = route.method === 'POST' || route.method === 'PUT'
+  const withBody = route.method === 'POST' || route.method === 'PUT' || route.method === 'PATCH'
   return {
     method: route.method as 'GET',
     url: concreteUrl(route.url),
@@ -57,6 +57,18 @@ describe.each(apiStoreKinds)('authorization on $name', ({ kind }) => {
       'GET /api/v1/notifications',
       'GET /api/v1/audit',
       'POST /api/v1/tokens',
+      'GET /api/v1/tokens',
+      'DELETE /api/v1/tokens/:id',
+      'GET /api/v1/users',
+      'POST /api/v1/users',
+      'PATCH /api/v1/users/:id',
+      'POST /api/v1/users/:id/password',
+      'DELETE /api/v1/users/:id/sessions',
+      'GET /api/v1/sessions',
+      'DELETE /api/v1/sessions/:id',
+      'POST /api/v1/setup',
+      'GET /auth/oidc/login',
+      'GET /auth/oidc/callback',
       'GET /api/v1/incidents',
       'GET /api/v1/incidents/:id',
       'GET /api/v1/incidents/:id/postmortem',
@@ -92,7 +104,7 @@ describe.each(apiStoreKinds)('authorization on $name', ({ kind }) => {
         .every(
           (r) =>
             ingestRouteUrls.includes(r.url) ||
-            /^\/(healthz|ping\/|a\/:token$|api\/v1\/schedules\/:id\/ical$|$|login$|monitors\/:id$|assets\/:file$|favicon\.svg$|api\/v1\/session$)/.test(
+            /^\/(healthz|ping\/|a\/:token$|api\/v1\/schedules\/:id\/ical$|$|login$|monitors\/:id(\/edit)?$|incidents(\/:id)?$|oncall$|silences$|maintenance$|assets\/:file$|favicon\.svg$|api\/v1\/session$|setup$|api\/v1\/setup(\/:token)?$|api\/v1\/auth\/methods$|auth\/oidc\/(login|callback)$|status(\/api\/summary\.json|\/feed\.rss|\/feed\.atom)?$)/.test(
               r.url,
             ),
         ),

@@ -1,23 +1,31 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { Clock } from '../core/time.js'
+import type { RunbookSettings } from '../services/runbooks.js'
 import type { Db } from '../store/dialect.js'
 import { activityRoutes } from './activity-routes.js'
+import { alertingRoutes } from './alerting-routes.js'
+import { auditRoutes } from './audit-routes.js'
 import { installErrorHandling } from './errors.js'
 import { eventsRoutes } from './events-routes.js'
 import { heartbeatRoutes } from './heartbeat-routes.js'
 import { incidentRoutes } from './incident-routes.js'
 import { ingestRoutes, type IngestOptions } from './ingest-routes.js'
+import { catalogRoutes } from './catalog-routes.js'
 import { integrationRoutes } from './integration-routes.js'
 import type { KeelMetrics } from './metrics.js'
 import { monitorRoutes } from './monitor-routes.js'
+import { oidcRoutes, type OidcSettings } from './oidc-routes.js'
 import { oncallRoutes } from './oncall-routes.js'
 import { openApiRoutes, registerOpenApi } from './openapi.js'
 import { installRouteGuard } from './route-guard.js'
+import { runbookRoutes } from './runbook-routes.js'
 import { SessionStore, sessionRoutes } from './session-routes.js'
+import { statusPageRoutes } from './status-page-routes.js'
 import { statusRoutes } from './status-routes.js'
 import { tokenRoutes } from './token-routes.js'
 import { uiRoutes } from './ui-routes.js'
+import { userRoutes } from './user-routes.js'
 
 /** What the HTTP API needs from the running node. */
 export interface ApiDeps {
@@ -42,7 +50,11 @@ export interface ApiDeps {
    */
   secretKey?: Uint8Array
   /** Called after a write, so the scheduler or dispatcher can pick it up at once. */
-  onChange?: (what: 'monitors' | 'channels') => void
+  onChange?: (what: 'monitors' | 'channels' | 'alerts') => void
+  /** OpenID Connect login (keel.yaml `auth.oidc`); without it the OIDC routes answer 404. */
+  oidc?: OidcSettings
+  /** Runbook folders and live run output (keel.yaml `runbooks`); without it no runbooks are listed. */
+  runbooks?: RunbookSettings
 }
 
 /** The default request body limit: 1 MiB. */
@@ -71,8 +83,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   app.setSerializerCompiler(() => (data) => JSON.stringify(data))
 
   installErrorHandling(app, { bodyLimitBytes })
-  // Browser sessions live in this API instance's memory (see SessionStore).
-  const sessions = new SessionStore(deps.clock)
+  // Browser sessions live in the store, with a short per-node cache (see SessionStore).
+  const sessions = new SessionStore(deps)
   installRouteGuard(app, { ...deps, sessions })
   app.addHook('onResponse', async (request, reply) => {
     request.log.debug(
@@ -88,16 +100,27 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   await registerOpenApi(app, deps.publicUrl ? { publicUrl: deps.publicUrl } : {})
 
   await app.register(statusRoutes, { deps })
+  await app.register(statusPageRoutes, { deps })
   await app.register(openApiRoutes)
   await app.register(heartbeatRoutes, { deps })
   await app.register(ingestRoutes, { deps })
   await app.register(monitorRoutes, { deps, prefix: '/api/v1' })
   await app.register(activityRoutes, { deps, prefix: '/api/v1' })
   await app.register(incidentRoutes, { deps, prefix: '/api/v1' })
+  await app.register(alertingRoutes, { deps, prefix: '/api/v1' })
   await app.register(tokenRoutes, { deps, prefix: '/api/v1' })
   await app.register(oncallRoutes, { deps })
   await app.register(integrationRoutes, { deps, prefix: '/api/v1' })
+  await app.register(catalogRoutes, { deps, prefix: '/api/v1' })
   await app.register(sessionRoutes, { deps, sessions })
+  await app.register(userRoutes, { deps, sessions })
+  await app.register(auditRoutes, { deps, prefix: '/api/v1' })
+  await app.register(runbookRoutes, {
+    deps,
+    prefix: '/api/v1',
+    ...(deps.runbooks ? { settings: deps.runbooks } : {}),
+  })
+  await app.register(oidcRoutes, { deps, sessions })
   await app.register(eventsRoutes, { deps, sessions })
   await app.register(uiRoutes, {})
   await app.ready()

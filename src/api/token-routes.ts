@@ -1,15 +1,29 @@
 import type { FastifyInstance } from 'fastify'
-import { createApiToken, roles } from '../services/auth.js'
+import { createApiToken, listTokens, revokeToken, roles } from '../services/auth.js'
 import type { Role } from '../store/auth.js'
 import { parseInstant } from './query.js'
 import { actorOf } from './route-guard.js'
 import type { ApiDeps } from './server.js'
 
-/** `POST /api/v1/tokens`: admins mint API tokens; the secret is in this response only. */
+const tokenSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    name: { type: 'string' },
+    role: { type: 'string', enum: roles },
+    team: { type: 'string', description: 'The one team whose objects the token may change.' },
+    createdAt: { type: 'integer' },
+    expiresAt: { type: 'integer', description: 'ms since the epoch' },
+    lastUsedAt: { type: 'integer', description: 'recorded at most once a minute' },
+    revokedAt: { type: 'integer' },
+  },
+} as const
+
+/** `/api/v1/tokens`: admins mint, list and revoke API tokens; a secret is shown once only. */
 export async function tokenRoutes(app: FastifyInstance, options: { deps: ApiDeps }) {
   const { deps } = options
 
-  app.post<{ Body: { name: string; role: Role; expiresAt?: string } }>(
+  app.post<{ Body: { name: string; role: Role; team?: string; expiresAt?: string } }>(
     '/tokens',
     {
       config: { role: 'admin' },
@@ -23,6 +37,11 @@ export async function tokenRoutes(app: FastifyInstance, options: { deps: ApiDeps
           properties: {
             name: { type: 'string', minLength: 1, maxLength: 200 },
             role: { type: 'string', enum: roles },
+            team: {
+              type: 'string',
+              maxLength: 63,
+              description: 'Scope the token to one team: it may change only objects of that team.',
+            },
             expiresAt: { type: 'string', description: 'ISO 8601 time; omit for no expiry.' },
           },
         },
@@ -30,13 +49,7 @@ export async function tokenRoutes(app: FastifyInstance, options: { deps: ApiDeps
           201: {
             description: 'The token; `token` is shown only here, store it now.',
             type: 'object',
-            properties: {
-              id: { type: 'string' },
-              name: { type: 'string' },
-              role: { type: 'string', enum: roles },
-              token: { type: 'string' },
-              expiresAt: { type: 'integer', description: 'ms since the epoch' },
-            },
+            properties: { ...tokenSchema.properties, token: { type: 'string' } },
           },
         },
       },
@@ -47,10 +60,43 @@ export async function tokenRoutes(app: FastifyInstance, options: { deps: ApiDeps
       const created = await createApiToken(deps, {
         name: request.body.name,
         role: request.body.role,
+        ...(request.body.team !== undefined ? { team: request.body.team } : {}),
         ...(expiresAt !== undefined ? { expiresAt } : {}),
         actor: actor.name,
+        ...(actor.source ? { source: actor.source } : {}),
       })
       return reply.code(201).send(created)
+    },
+  )
+
+  app.get(
+    '/tokens',
+    {
+      config: { role: 'admin' },
+      schema: {
+        summary: 'API tokens (never their secrets), newest first',
+        tags: ['tokens'],
+        response: {
+          200: { type: 'object', properties: { items: { type: 'array', items: tokenSchema } } },
+        },
+      },
+    },
+    async () => ({ items: await listTokens(deps) }),
+  )
+
+  app.delete<{ Params: { id: string } }>(
+    '/tokens/:id',
+    {
+      config: { role: 'admin' },
+      schema: {
+        summary: 'Revoke an API token (its browser sessions end too)',
+        tags: ['tokens'],
+        response: { 204: { description: 'Revoked.', type: 'null' } },
+      },
+    },
+    async (request, reply) => {
+      await revokeToken(deps, request.params.id, actorOf(request))
+      return reply.code(204).send()
     },
   )
 }

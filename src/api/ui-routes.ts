@@ -53,6 +53,18 @@ export interface UiRoutesOptions {
   dir?: string
 }
 
+/** The pages added with incidents, on-call, silences and the monitor form (web/src/ops-routes.tsx). */
+export const uiPageUrls = [
+  '/incidents',
+  '/incidents/:id',
+  '/oncall',
+  '/silences',
+  '/maintenance',
+  '/monitors/:id/edit',
+  '/catalog',
+  '/catalog/:id',
+] as const
+
 /**
  * Serves the built web UI: hashed files under `/assets/` cached for a year, and `index.html`
  * (never cached without revalidation) for the pages the single-page app routes itself: `/`,
@@ -117,7 +129,7 @@ export async function uiRoutes(app: FastifyInstance, options: UiRoutesOptions) {
     return send(request, reply, file, 'no-cache')
   }
 
-  for (const url of ['/', '/login', '/monitors/:id']) {
+  for (const url of ['/', '/login', '/setup', '/monitors/:id', ...uiPageUrls]) {
     app.route({
       method: ['GET', 'HEAD'],
       url,

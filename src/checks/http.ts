@@ -9,6 +9,12 @@ import { concludeCheck } from './conclude-check.js'
 import { describeNetworkError, errorMessage } from './network-error.js'
 import { defineProbe } from './probe.js'
 import { probeDeadline } from './probe-deadline.js'
+import {
+  PrivateTargetError,
+  privateAddressKind,
+  publicOnlyLookup,
+  refuseLiteralPrivateHost,
+} from './private-address.js'
 import { roughDuration } from './rough-duration.js'
 
 const maxBodyBytes = 1024 * 1024
@@ -52,6 +58,12 @@ export const httpConfigSchema = z.object({
   expectedStatus: z.union([statusSpec, z.array(statusSpec).min(1)]).optional(),
   /** A response slower than this makes the monitor degraded instead of up. */
   degradedAfter: durationField('degradedAfter').optional(),
+  /**
+   * Refuse loopback, private, link-local, CGNAT, multicast and unspecified addresses, checked on
+   * the resolved address of every connection (redirects too). `checks.refusePrivateTargets` in
+   * keel.yaml turns this on for every HTTP monitor, and a monitor cannot turn it off.
+   */
+  refusePrivateTargets: z.boolean().optional(),
 })
 
 type HttpConfig = z.output<typeof httpConfigSchema>
@@ -118,6 +130,49 @@ interface ConnectionFacts {
   certificateValidTo?: number
 }
 
+const targetPolicy = { refusePrivateTargets: false }
+
+/** Sets the server-wide SSRF guard (`checks.refusePrivateTargets`); start-up calls it once. */
+export function setRefusePrivateTargets(refuse: boolean): void {
+  targetPolicy.refusePrivateTargets = refuse
+}
+
+function refusesPrivate(config: HttpConfig): boolean {
+  return targetPolicy.refusePrivateTargets || config.refusePrivateTargets === true
+}
+
+type Connector = ReturnType<typeof buildConnector>
+
+/**
+ * A connector that validates the address it connects to: literal hosts before connecting, names
+ * in the DNS lookup, and the peer address of the socket once connected (belt and braces).
+ */
+function connectorFor(options: buildConnector.BuildOptions, guard: boolean): Connector {
+  if (!guard) return buildConnector(options)
+  const inner = buildConnector({
+    ...options,
+    lookup: publicOnlyLookup,
+  } as buildConnector.BuildOptions)
+  return (connectOptions, callback) => {
+    const literal = refuseLiteralPrivateHost(connectOptions.hostname)
+    if (literal) {
+      callback(literal, null)
+      return
+    }
+    inner(connectOptions, (error, socket) => {
+      const address = socket?.remoteAddress
+      const kind = address ? privateAddressKind(address) : undefined
+      if (!error && socket && address && kind) {
+        socket.destroy()
+        callback(new PrivateTargetError(connectOptions.hostname, address, kind), null)
+        return
+      }
+      if (error) callback(error, null)
+      else callback(null, socket as NonNullable<typeof socket>)
+    })
+  }
+}
+
 const sharedFacts = new Map<string, ConnectionFacts>()
 const sharedDispatchers = new Map<string, Dispatcher>()
 
@@ -139,10 +194,11 @@ function observeSocket(socket: Socket | TLSSocket): ConnectionFacts {
  * peer address and certificate it was opened with.
  */
 function sharedDispatcher(config: HttpConfig): Dispatcher {
-  const key = `${config.tlsVerify}|${config.followRedirects ? config.maxRedirects : 0}`
+  const guard = refusesPrivate(config)
+  const key = `${config.tlsVerify}|${config.followRedirects ? config.maxRedirects : 0}|${guard}`
   let dispatcher = sharedDispatchers.get(key)
   if (!dispatcher) {
-    const connector = buildConnector({ rejectUnauthorized: config.tlsVerify, timeout: 30_000 })
+    const connector = connectorFor({ rejectUnauthorized: config.tlsVerify, timeout: 30_000 }, guard)
     const agent = new Agent({
       keepAliveTimeout: keepAliveMs,
       keepAliveMaxTimeout: keepAliveMs,
@@ -165,6 +221,16 @@ function sharedDispatcher(config: HttpConfig): Dispatcher {
     sharedDispatchers.set(key, dispatcher)
   }
   return dispatcher
+}
+
+function privateTargetError(error: unknown): PrivateTargetError | undefined {
+  let current: unknown = error
+  for (let depth = 0; depth < 5 && current; depth++) {
+    if (current instanceof PrivateTargetError) return current
+    if (current instanceof AggregateError) current = current.errors[0]
+    else current = (current as { cause?: unknown }).cause
+  }
+  return undefined
 }
 
 export const httpProbe = defineProbe({
@@ -206,10 +272,10 @@ export const httpProbe = defineProbe({
     if (config.reuseConnections) {
       dispatcher = sharedDispatcher(config)
     } else {
-      const connector = buildConnector({
-        rejectUnauthorized: config.tlsVerify,
-        timeout: context.timeoutMs,
-      })
+      const connector = connectorFor(
+        { rejectUnauthorized: config.tlsVerify, timeout: context.timeoutMs },
+        refusesPrivate(config),
+      )
       agent = new Agent({
         connect: (options, callback) =>
           connector(options, (error, socket) => {
@@ -312,11 +378,14 @@ export const httpProbe = defineProbe({
       })
     } catch (error) {
       const latencyMs = deadline.elapsedMs()
-      const failure = deadline.signal.aborted
-        ? `${deadline.abortMessage()} waiting for ${config.method} ${config.url}`
-        : errorMessage(error).startsWith('Redirect loop')
-          ? `redirect loop: ${config.url} leads back to a URL it already visited`
-          : describeNetworkError(error, origin(config.url))
+      const refused = privateTargetError(error)
+      const failure = refused
+        ? refused.message
+        : deadline.signal.aborted
+          ? `${deadline.abortMessage()} waiting for ${config.method} ${config.url}`
+          : errorMessage(error).startsWith('Redirect loop')
+            ? `redirect loop: ${config.url} leads back to a URL it already visited`
+            : describeNetworkError(error, origin(config.url))
       return concludeCheck({
         context,
         observed: { connected: false, responseTimeMs: latencyMs },

@@ -19,12 +19,18 @@ export function formatApplyPlan(plan: ApplyPlan): string[] {
     ...(plan.settings ?? []).map(
       (s) => `~ setting ${s.path}: ${JSON.stringify(s.before)} → ${JSON.stringify(s.after)}`,
     ),
+    ...(plan.alerting ?? []).map(
+      (c) => `${c.before === undefined ? '+' : c.after === undefined ? '-' : '~'} ${c.path}`,
+    ),
     ...(plan.oncall ?? []).map(
       (c) =>
         `${c.before === undefined ? '+' : c.after === undefined ? '-' : '~'} on-call ${c.path}`,
     ),
+    ...(plan.catalog ? formatPlan(plan.catalog, 'catalog entity', { summary: false }) : []),
   ]
-  lines.push(formatPlanSummary([plan.channels, plan.monitors]))
+  lines.push(
+    formatPlanSummary([plan.channels, plan.monitors, ...(plan.catalog ? [plan.catalog] : [])]),
+  )
   return lines
 }
 

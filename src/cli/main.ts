@@ -13,7 +13,11 @@ import { createApiToken, roles } from '../services/auth.js'
 import type { Role } from '../store/auth.js'
 import { startDemoTargets, type DemoTargets } from './demo-targets.js'
 import { formatAgo, formatApplyPlan, formatTable } from './format.js'
+import { addBackupCommands } from './backup-commands.js'
+import { addCatalogCommands } from './catalog-commands.js'
 import { addIncidentCommands } from './incident-commands.js'
+import { addRunbookCommands } from './runbook-commands.js'
+import { addAccessCommands } from './access-commands.js'
 import {
   ConfigLoadError,
   desiredState,
@@ -60,6 +64,7 @@ async function serve(options: { config: string; demo?: boolean; listen?: string 
   const running: { keel?: RunningKeel } = {}
   let demo: DemoTargets | undefined
   let bootstrapToken: string | undefined
+  let setupPath: string | undefined
   if (options.demo) {
     demo = await startDemoTargets({
       port: Number(process.env.KEEL_DEMO_PORT ?? 8081),
@@ -74,19 +79,28 @@ async function serve(options: { config: string; demo?: boolean; listen?: string 
     log,
     ...(options.listen ? { listen: options.listen } : {}),
     onBootstrapToken: (token) => (bootstrapToken = token),
+    onBootstrapSetupLink: (path) => (setupPath = path),
   })
   running.keel = keel
   const url = keel.url
   const lines = [
     '',
     `Keel ${version} is running at ${url}`,
-    `  UI:       ${url}/ (log in with an API token)`,
+    `  UI:       ${url}/ (log in with a user name and password, or an API token)`,
     `  status:   ${url}/api/v1/status`,
     `  OpenAPI:  ${url}/api/openapi.json`,
     `  metrics:  ${url}/metrics`,
     `  config:   ${options.config} (send SIGHUP to reload)`,
   ]
   if (demo) lines.push(`  demo targets: ${demo.url} (webhook notifications are logged)`)
+  if (setupPath) {
+    lines.push(
+      '',
+      'First start: open this one-time link to set the password of the admin user (24 h, works once):',
+      `  ${url}${setupPath}`,
+      `A new link: npx keel user setup-link admin --config ${options.config}`,
+    )
+  }
   if (bootstrapToken) {
     lines.push(
       '',
@@ -106,13 +120,21 @@ async function serve(options: { config: string; demo?: boolean; listen?: string 
 
   const shutdown = async (signal: string) => {
     log.info(`${signal} received; finishing checks and deliveries in flight`)
-    await keel.stop(10_000)
+    await keel.stop(keel.config.server.shutdownTimeout)
     await demo?.close()
     process.exit(0)
   }
   process.once('SIGTERM', () => void shutdown('SIGTERM'))
   process.once('SIGINT', () => void shutdown('SIGINT'))
   process.on('SIGHUP', () => void keel.reload())
+}
+
+interface TokenCreateOptions {
+  name: string
+  role: Role
+  expires?: string
+  team?: string
+  config: string
 }
 
 function configOption(): Option {
@@ -271,8 +293,9 @@ function buildProgram(): Command {
     .requiredOption('--name <name>', 'who or what uses it')
     .addOption(new Option('--role <role>', 'role').choices(roles as string[]).default('viewer'))
     .option('--expires <duration>', 'expiry, e.g. 90d')
+    .option('--team <team>', 'scope: may change only objects of this team')
     .addOption(configOption())
-    .action(async (options: { name: string; role: Role; expires?: string; config: string }) => {
+    .action(async (options: TokenCreateOptions) => {
       let expiresAt: number | undefined
       if (options.expires !== undefined) {
         const ms = parseDuration(options.expires)
@@ -288,6 +311,7 @@ function buildProgram(): Command {
             role: options.role,
             actor: `cli:${process.env.USER ?? 'unknown'}`,
             ...(expiresAt ? { expiresAt } : {}),
+            ...(options.team ? { team: options.team } : {}),
           },
         )
         out(
@@ -310,6 +334,10 @@ function buildProgram(): Command {
     })
 
   addIncidentCommands(program, { configOption, withStore, out, clock: systemClock })
+  addRunbookCommands(program, { configOption, out, clock: systemClock })
+  addCatalogCommands(program, { configOption, withStore, out, clock: systemClock })
+  addAccessCommands(program, { configOption, out, clock: systemClock })
+  addBackupCommands(program, { configOption, withStore, out })
   return program
 }
 

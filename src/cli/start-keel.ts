@@ -12,15 +12,22 @@ import type { Clock } from '../core/time.js'
 import { Dispatcher } from '../engine/dispatcher.js'
 import { Escalator } from '../engine/escalator.js'
 import { retriggerExpiredAcks } from '../engine/incidents.js'
+import { GroupNotifier, reviewSuppression, sendSilenceExpiryNotices } from '../engine/noise.js'
 import { pruneIngestInbox, resolveExpiredAlerts } from '../services/integrations.js'
 import { runRetention } from '../engine/retention.js'
 import { Scheduler } from '../engine/scheduler.js'
 import { openStore, type Store } from '../store/dialect.js'
+import { sealStoredSecrets, secretBoxFrom, withSecrets } from '../store/secrets.js'
+import { secretFieldsOf } from '../config/redact.js'
 import { executeApply, planIsEmpty, type DesiredState } from '../services/apply.js'
 import { resolveSecretKey } from '../services/ack-links.js'
 import { bootstrapAdminToken } from '../services/auth.js'
+import { bootstrapAdminUser } from '../services/users.js'
+import { oidcSettings } from './oidc-settings.js'
 import { oncallSectionsOf } from '../services/oncall.js'
 import { readSharedSettings } from '../services/settings.js'
+import { RunOutputHub } from '../services/runbooks.js'
+import { setRefusePrivateTargets } from '../checks/http.js'
 import { formatApplyPlan } from './format.js'
 
 /** The real clock; the only place outside tests that reads the time for the core. */
@@ -45,6 +52,8 @@ export interface StartKeelOptions {
   nodeId?: string
   /** Called once with the bootstrap admin token on a fresh store. */
   onBootstrapToken?: (token: string) => void
+  /** Called once with the one-time setup link of the `admin` user on a store with no users. */
+  onBootstrapSetupLink?: (path: string) => void
 }
 
 /** A running Keel: its parts, its address and how to stop it. */
@@ -70,6 +79,11 @@ export function desiredState(loaded: Extract<LoadResult, { ok: true }>): Desired
     sources: loaded.sources,
     settings: { defaultChannels: loaded.config.defaults.channels },
     oncall: oncallSectionsOf(loaded.raw),
+    alerting: (loaded.raw.alerting ?? {}) as Record<string, unknown>,
+    statusPage: loaded.raw.statusPage ?? null,
+    ...(loaded.catalog
+      ? { catalog: { entities: loaded.catalog.entities, sources: loaded.catalog.sources } }
+      : {}),
   }
 }
 
@@ -106,7 +120,22 @@ export async function startKeel(options: StartKeelOptions): Promise<RunningKeel>
   const log = options.log ?? pino({ level: options.env.KEEL_LOG_LEVEL ?? 'info' })
   const loaded = await loadConfigOrThrow(options.configPath, options.env)
   let config = loaded.config
+  setRefusePrivateTargets(config.checks.refusePrivateTargets)
   const store = await openStore(config.store)
+  const keyPath = secretKeyPath(config, options.configPath)
+  const secret = await resolveSecretKey({ env: options.env, keyPath })
+  // Secrets in monitor and channel specs are sealed with a key derived from the same root key.
+  withSecrets(
+    store,
+    secretBoxFrom(
+      secret.key,
+      secret.source === 'env' ? 'KEEL_SECRET_KEY' : `secret key file ${keyPath}`,
+    ),
+    secretFieldsOf,
+  )
+  const sealed = await sealStoredSecrets(store.db)
+  if (sealed > 0)
+    log.info(`encrypted the secrets of ${sealed} monitors and channels stored in clear`)
   const owner = options.nodeId ?? options.env.KEEL_NODE_ID ?? hostname()
   const actor = { name: 'config', role: 'admin' as const }
 
@@ -118,11 +147,9 @@ export async function startKeel(options: StartKeelOptions): Promise<RunningKeel>
 
   const token = await bootstrapAdminToken({ db: store.db, clock })
   if (token) options.onBootstrapToken?.(token.token)
+  const setupLink = await bootstrapAdminUser({ db: store.db, clock })
+  if (setupLink) options.onBootstrapSetupLink?.(setupLink.path)
 
-  const secret = await resolveSecretKey({
-    env: options.env,
-    keyPath: secretKeyPath(config, options.configPath),
-  })
   if (secret.source === 'file' && config.store.driver === 'postgres') {
     log.warn(
       'KEEL_SECRET_KEY is not set: links in pages are signed with this node’s key file; set the same KEEL_SECRET_KEY on every node so any node accepts them',
@@ -157,6 +184,15 @@ export async function startKeel(options: StartKeelOptions): Promise<RunningKeel>
       : {}),
     onNotified: () => dispatcher.nudge(),
   })
+  const groupNotifier = new GroupNotifier({
+    db: store.db,
+    clock,
+    log,
+    owner,
+    pollIntervalMs: 2_000,
+    ...(config.server.publicUrl ? { publicUrl: config.server.publicUrl } : {}),
+    onNotified: () => dispatcher.nudge(),
+  })
   const scheduler = new Scheduler({
     db: store.db,
     clock,
@@ -182,10 +218,15 @@ export async function startKeel(options: StartKeelOptions): Promise<RunningKeel>
       }
       if (transitions.some((t) => t.notified.length > 0)) dispatcher.nudge()
       // A transition may have opened or acknowledged an incident: page without waiting a poll.
-      if (transitions.length > 0) escalator.nudge()
+      if (transitions.length > 0) {
+        escalator.nudge()
+        groupNotifier.nudge()
+      }
     },
   })
 
+  // Runbook files are read on each request, so edits show at once; a reload changes the folders.
+  const runbookSettings = { paths: config.runbooks.paths, hub: new RunOutputHub() }
   const api = await buildApi({
     db: store.db,
     clock,
@@ -193,7 +234,14 @@ export async function startKeel(options: StartKeelOptions): Promise<RunningKeel>
     metrics,
     secretKey: secret.key,
     ...(config.server.publicUrl ? { publicUrl: config.server.publicUrl } : {}),
+    ...oidcSettings(config),
+    runbooks: runbookSettings,
     onChange: (what) => {
+      if (what === 'alerts') {
+        escalator.nudge()
+        groupNotifier.nudge()
+        return
+      }
       if (what === 'monitors')
         void scheduler.sync().catch((err) => log.error({ err }, 'resync failed'))
       else dispatcher.invalidateChannels()
@@ -204,6 +252,7 @@ export async function startKeel(options: StartKeelOptions): Promise<RunningKeel>
   await scheduler.start()
   dispatcher.start()
   await escalator.start()
+  groupNotifier.start()
   const settingsTimer = setInterval(() => {
     readSharedSettings(store.db)
       .then((next) => (settings = next))
@@ -240,6 +289,24 @@ export async function startKeel(options: StartKeelOptions): Promise<RunningKeel>
   }
   // Ack timeouts are minutes long; checking every 15 s keeps a re-trigger within 15 s of due.
   const ackTimeoutTimer = setInterval(() => void ackTimeouts(), 15_000)
+  // Silences and maintenance windows start and end on the clock: re-decide what is muted.
+  const noiseReview = async () => {
+    try {
+      const review = await reviewSuppression(store.db, clock.now())
+      if (review.released.length > 0 || review.muted.length > 0) {
+        log.info(review, 'alert suppression changed')
+        escalator.nudge()
+        groupNotifier.nudge()
+      }
+      const notices = await sendSilenceExpiryNotices(store.db, clock.now(), {
+        ...(config.server.publicUrl ? { publicUrl: config.server.publicUrl } : {}),
+      })
+      if (notices.length > 0) dispatcher.nudge()
+    } catch (err) {
+      log.error({ err }, 'reviewing silences and maintenance failed; will retry')
+    }
+  }
+  const noiseTimer = setInterval(() => void noiseReview(), 10_000)
 
   const listen = parseListenAddress(options.listen ?? config.server.listen) ?? {
     host: '127.0.0.1',
@@ -270,6 +337,8 @@ export async function startKeel(options: StartKeelOptions): Promise<RunningKeel>
       }
       await applyLoaded(next)
       config = next.config
+      setRefusePrivateTargets(config.checks.refusePrivateTargets)
+      runbookSettings.paths = config.runbooks.paths
       running.config = config
       settings = await readSharedSettings(store.db)
       dispatcher.invalidateChannels()
@@ -281,10 +350,15 @@ export async function startKeel(options: StartKeelOptions): Promise<RunningKeel>
         clearInterval(settingsTimer)
         clearInterval(retentionTimer)
         clearInterval(ackTimeoutTimer)
+        clearInterval(noiseTimer)
+        // Closing the API first stops new work coming in; the engines then share one deadline.
         await api.close()
-        await scheduler.stop(deadlineMs)
-        await escalator.stop(deadlineMs)
-        await dispatcher.stop(deadlineMs)
+        await Promise.all([
+          scheduler.stop(deadlineMs),
+          escalator.stop(deadlineMs),
+          groupNotifier.stop(deadlineMs),
+          dispatcher.stop(deadlineMs),
+        ])
         await store.close()
       })()
       return stopping

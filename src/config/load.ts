@@ -13,6 +13,7 @@ import {
 import { formatPath, type PathSegment } from '../core/config/index.js'
 import { expandEnvInDocument, type Env } from './expand-env.js'
 import { describeZodIssues, formatIssues, type ConfigIssue, type PathIssue } from './issues.js'
+import { withCatalog, type CatalogState } from './catalog.js'
 import { isSecretConfigPath } from './redact.js'
 import { keelConfigSchema, type KeelConfig } from './schema.js'
 
@@ -40,6 +41,8 @@ export type LoadResult =
       files: string[]
       /** For each monitor and channel id, the last file that defined or changed it. */
       sources: Record<SourcedSection, Record<string, string>>
+      /** The catalog with its Backstage imports read; only `loadConfig` reads them. */
+      catalog?: CatalogState
     }
   | { ok: false; issues: ConfigIssue[] }
 
@@ -266,6 +269,9 @@ function parseSources(texts: readonly SourceText[], env: Env, baseDir?: string):
   ) {
     config.store.path = path.resolve(baseDir, config.store.path)
   }
+  if (baseDir !== undefined) {
+    config.runbooks.paths = config.runbooks.paths.map((entry) => path.resolve(baseDir, entry))
+  }
   const sources: Record<SourcedSection, Record<string, string>> = { monitors: {}, channels: {} }
   for (const file of parsed) {
     for (const section of ['monitors', 'channels'] as const) {
@@ -362,5 +368,6 @@ export async function loadConfig(configPath: string, env: Env): Promise<LoadResu
     }
   }
   if (issues.length > 0) return { ok: false, issues }
-  return parseSources(sources, env, baseDir)
+  const parsed = parseSources(sources, env, baseDir)
+  return parsed.ok ? withCatalog(parsed, baseDir) : parsed
 }

@@ -36,6 +36,7 @@ export function isSecretPath(section: SecretSection, spec: unknown, path: string
 export function isSecretConfigPath(config: unknown, segments: readonly PathSegment[]): boolean {
   const [section, id, ...rest] = segments
   if (section === 'store') return id === 'url'
+  if (section === 'auth') return id === 'oidc' && rest[0] === 'clientSecret'
   if ((section !== 'monitors' && section !== 'channels') || typeof id !== 'string') return false
   if (!isRecord(config) || !isRecord(config[section])) return false
   return isSecretPath(section, config[section][id], formatPath(rest))

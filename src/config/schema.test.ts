@@ -19,8 +19,9 @@ function issuesOf(input: unknown): { path: string; message: string }[] {
 describe('keelConfigSchema', () => {
   it('fills every default into an empty config', () => {
     expect(keelConfigSchema.parse({})).toEqual({
-      server: { listen: '127.0.0.1:8080' },
+      server: { listen: '127.0.0.1:8080', shutdownTimeout: 10_000 },
       store: { driver: 'sqlite', path: 'keel.db' },
+      checks: { refusePrivateTargets: false },
       retention: { raw: 3_600_000, minute: 7_200_000, hour: 7_776_000_000, day: 63_072_000_000 },
       scheduler: { concurrency: 512, jitter: true },
       defaults: { channels: [] },
@@ -235,6 +236,8 @@ describe('keelConfigJsonSchema', () => {
         'escalationPolicies',
         'routes',
         'escalation',
+        'checks',
+        'statusPage',
       ].sort(),
     )
     expect(schema.additionalProperties).toBe(false)

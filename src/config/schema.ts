@@ -1,8 +1,12 @@
 import { z } from 'zod'
 import { channelSpecSchema, type ChannelSpec } from '../channels/index.js'
 import { monitorSpecSchema, type MonitorSpec } from '../checks/registry.js'
+import { alertingConfigSchema } from '../core/alerts/index.js'
 import { durationField, monitorIdSchema } from '../core/checks/index.js'
 import { oncallConfigShape, oncallReferenceIssues } from '../core/escalation/index.js'
+import { authConfigSchema } from './auth-schema.js'
+import { catalogSectionSchema } from './catalog-section.js'
+import { statusPageConfigSchema, statusPageReferenceIssues } from '../core/statuspage/index.js'
 import { formatDuration } from '../core/time.js'
 
 const listenPattern = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/
@@ -38,6 +42,22 @@ const serverSchema = z
       .transform((url) => url.replace(/\/+$/, ''))
       .optional()
       .describe('URL operators reach Keel at; used for links in notifications.'),
+    shutdownTimeout: durationField('shutdownTimeout', { min: 0, max: 600_000 })
+      .prefault('10s')
+      .describe(
+        'On SIGTERM, how long to wait for checks and deliveries in flight before exiting anyway.',
+      ),
+  })
+  .strict()
+
+const checksSettingsSchema = z
+  .object({
+    refusePrivateTargets: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Refuse HTTP monitor targets that resolve to loopback, private, link-local, CGNAT, multicast or unspecified addresses (SSRF guard for shared installs).',
+      ),
   })
   .strict()
 
@@ -135,6 +155,7 @@ export const keelConfigSchema = z
       .prefault({})
       .describe('How long each resolution of results is kept.'),
     scheduler: schedulerSchema.prefault({}),
+    checks: checksSettingsSchema.prefault({}).describe('Settings every monitor of a type shares.'),
     defaults: defaultsSchema.prefault({}),
     channels: z
       .record(channelIdSchema, channelSpecSchema)
@@ -148,6 +169,32 @@ export const keelConfigSchema = z
     escalation: escalationSettingsSchema
       .prefault({})
       .describe('How the escalation engine runs; policies are under `escalationPolicies`.'),
+    statusPage: statusPageConfigSchema
+      .optional()
+      .describe('The public status page at /status: title, logo and the components it shows.'),
+    alerting: alertingConfigSchema
+      .prefault({})
+      .describe(
+        'Noise control: routing tree and receivers, inhibition, time intervals, maintenance.',
+      ),
+    catalog: catalogSectionSchema
+      .prefault({})
+      .describe('The service catalog: entities and their dependsOn graph, and Backstage imports.'),
+    runbooks: z
+      .object({
+        paths: z
+          .array(z.string().min(1))
+          .default([])
+          .describe(
+            'Folders (or .md files) of runbooks, relative to the keel.yaml that names them (docs/runbooks.md).',
+          ),
+      })
+      .strict()
+      .prefault({})
+      .describe('Runbooks: markdown procedures Keel shows and runs.'),
+    auth: authConfigSchema
+      .prefault({})
+      .describe('Login options: OpenID Connect (see docs/security.md).'),
   })
   .strict()
   .superRefine(
@@ -176,6 +223,29 @@ export const keelConfigSchema = z
       }
       for (const issue of oncallReferenceIssues(value, { channels: defined })) {
         ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message })
+      }
+      const monitorIds = isRecord(value.monitors) ? Object.keys(value.monitors) : []
+      for (const issue of statusPageReferenceIssues(value.statusPage, monitorIds)) {
+        ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message })
+      }
+      if (isRecord(value.alerting)) {
+        check(value.alerting.noticeChannels, ['alerting', 'noticeChannels'])
+        const policies = isRecord(value.escalationPolicies)
+          ? Object.keys(value.escalationPolicies).sort()
+          : []
+        const receivers = isRecord(value.alerting.receivers) ? value.alerting.receivers : {}
+        for (const [id, receiver] of Object.entries(receivers)) {
+          if (!isRecord(receiver)) continue
+          check(receiver.channels, ['alerting', 'receivers', id, 'channels'])
+          const policy = receiver.escalationPolicy
+          if (typeof policy === 'string' && !policies.includes(policy)) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['alerting', 'receivers', id, 'escalationPolicy'],
+              message: `escalation policy ${JSON.stringify(policy)} is not defined under escalationPolicies; ${policies.length > 0 ? `policies: ${policies.join(', ')}` : 'add it there'}`,
+            })
+          }
+        }
       }
     },
     { when: () => true },

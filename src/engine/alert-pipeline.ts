@@ -12,6 +12,7 @@ import {
   type IncidentChange,
   type IncidentPolicy,
 } from './incidents.js'
+import { applyNoiseControl, NoiseScope } from './noise.js'
 
 /** What the pipeline did with one alert event. */
 export interface ProcessedAlert {
@@ -20,6 +21,8 @@ export interface ProcessedAlert {
   change: AlertChange
   /** The incident the event opened, joined, acknowledged or resolved, if any. */
   incident?: IncidentChange
+  /** Why the alert is muted (`silence:<id>`, `maintenance:<id>`, `inhibited:<fp>`), if it is. */
+  suppressedBy?: string
 }
 
 /** Options of `processAlertEvents`. */
@@ -50,7 +53,8 @@ async function upsertAlert(
  * The one pipeline every alert goes through, whatever its source (Keel's monitors, Alertmanager,
  * PagerDuty senders, generic JSON): upsert by fingerprint, then grouping into incidents (open,
  * join, auto-resolve; a PagerDuty `acknowledge` acknowledges the incident and leaves the alert
- * firing), and as the engine grows silences, maintenance, inhibition and escalation. Runs
+ * firing), after noise control (silences, maintenance, inhibition mute it; the routing tree's
+ * aggregation groups notify receiver channels). Escalation starts from the incident. Runs
  * inside the caller's transaction, so an accepted event and everything it causes commit together.
  */
 export async function processAlertEvents(
@@ -59,14 +63,30 @@ export async function processAlertEvents(
   options: ProcessAlertEventsOptions,
 ): Promise<ProcessedAlert[]> {
   const out: ProcessedAlert[] = []
+  const scope = new NoiseScope(trx, options.now)
   for (const event of events) {
     const { alert, change } = await upsertAlert(trx, event)
-    const incident = await updateIncidentForAlert(
-      trx,
-      { event, change, ...(alert ? { alert } : {}) },
-      { now: options.now, ...(options.incidentPolicy ? { policy: options.incidentPolicy } : {}) },
-    )
-    out.push({ event, change, ...(alert ? { alert } : {}), ...(incident ? { incident } : {}) })
+    const noise =
+      alert && !isAcknowledgement(event) ? await applyNoiseControl(trx, scope, alert, change) : {}
+    // A muted firing alert opens and joins nothing; `reviewSuppression` lets it in once released.
+    const muted = noise.suppressedBy !== undefined && alert?.status === 'firing'
+    const incident = muted
+      ? undefined
+      : await updateIncidentForAlert(
+          trx,
+          { event, change, ...(alert ? { alert } : {}) },
+          {
+            now: options.now,
+            ...(options.incidentPolicy ? { policy: options.incidentPolicy } : {}),
+          },
+        )
+    out.push({
+      event,
+      change,
+      ...(alert ? { alert } : {}),
+      ...(incident ? { incident } : {}),
+      ...(noise.suppressedBy ? { suppressedBy: noise.suppressedBy } : {}),
+    })
   }
   return out
 }

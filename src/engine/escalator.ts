@@ -1,6 +1,7 @@
 import { PassLoop } from './pass-loop.js'
 import type { Logger } from 'pino'
 import type { NotificationAction, NotificationMessage } from '../channels/channel.js'
+import { routedEscalation } from '../core/alerts/index.js'
 import {
   escalationPolicyFor,
   nextEscalationStep,
@@ -11,6 +12,7 @@ import {
 import type { IncidentEffect } from '../core/incidents/index.js'
 import type { Clock } from '../core/time.js'
 import { signAckLink } from '../services/ack-links.js'
+import { readAlertingConfig } from '../services/alerting.js'
 import { readOncallConfig } from '../services/oncall.js'
 import type { Db, Executor } from '../store/dialect.js'
 import {
@@ -74,6 +76,7 @@ export async function startEscalation(
   incident: EscalationIncident,
   policyId: string,
   now: number,
+  options: { delayMs?: number } = {},
 ): Promise<StartEscalationResult> {
   const policy = policyOf(await readOncallConfig(trx), policyId)
   if (policy === undefined) {
@@ -107,11 +110,15 @@ export async function startEscalation(
       round: escalation.round,
       level: first.level,
       repeatIndex: first.repeatIndex,
-      dueAt: first.dueAt,
+      dueAt: first.dueAt + (options.delayMs ?? 0),
     },
     now,
   )
-  return { started: true, escalation, firstStep: { level: first.level, dueAt: first.dueAt } }
+  return {
+    started: true,
+    escalation,
+    firstStep: { level: first.level, dueAt: first.dueAt + (options.delayMs ?? 0) },
+  }
 }
 
 /**
@@ -162,6 +169,15 @@ export async function applyEscalationEffects(
     if (effect.kind === 'stopEscalation') await stopEscalation(trx, incident.id, now)
     if (effect.kind !== 'startEscalation') continue
     const labels = escalationLabels(incident, options.alertLabels)
+    // The routing tree decides first (its group_wait delays the first page, so alerts of one
+    // group land in one incident before anyone is woken); then the flat routes and team policy.
+    const routed = routedEscalation(await readAlertingConfig(trx), labels)
+    if (routed !== undefined) {
+      await startEscalation(trx, { ...incident, labels }, routed.policyId, now, {
+        delayMs: routed.groupWait,
+      })
+      continue
+    }
     const choice = escalationPolicyFor(await readOncallConfig(trx), labels)
     if (choice !== undefined) {
       await startEscalation(trx, { ...incident, labels }, choice.policyId, now)

@@ -11,6 +11,13 @@ import {
   updateMonitorSpec,
   type StoredMonitor,
 } from '../store/monitors.js'
+import { executeCatalogApply, planCatalogApply, type DesiredCatalog } from './catalog-apply.js'
+import {
+  diffAlertingSection,
+  readAlertingSection,
+  validateAlertingSection,
+  writeAlertingSection,
+} from './alerting.js'
 import type { ServiceContext } from './context.js'
 import { newPingToken, redactSpec, syncPausedState } from './monitors.js'
 import {
@@ -21,6 +28,7 @@ import {
   type OncallSectionsInput,
 } from './oncall.js'
 import { readSharedSettings, writeSharedSettings, type SharedSettings } from './settings.js'
+import { readStatusPageSection, writeStatusPageSection } from './status-page.js'
 
 type Spec = Record<string, unknown>
 
@@ -36,6 +44,15 @@ export interface DesiredState {
    * stored on-call configuration as it is.
    */
   oncall?: OncallSectionsInput
+  /** The `alerting` section as written; absent leaves the stored one as it is. */
+  alerting?: Record<string, unknown>
+  /**
+   * The `statusPage` section as written, or null when the config has none; absent leaves the
+   * stored one as it is.
+   */
+  statusPage?: unknown
+  /** Catalog entities with their Backstage imports read; absent leaves the stored catalog alone. */
+  catalog?: DesiredCatalog
 }
 
 /** What an apply does: a plan per kind of object, plus changed shared settings. */
@@ -45,6 +62,12 @@ export interface ApplyPlan {
   settings?: FieldChange[]
   /** On-call changes, one per user, team, schedule or policy (`escalationPolicies.dba`), and routes. */
   oncall?: FieldChange[]
+  /** Alerting changes, one per top-level key of the section (`alerting.route`). */
+  alerting?: FieldChange[]
+  /** The status page section, when it changes. */
+  statusPage?: FieldChange[]
+  /** Catalog entities the config defines (keel.yaml and its Backstage imports). */
+  catalog?: Plan<Spec>
 }
 
 const filePrefix = 'file:'
@@ -112,6 +135,19 @@ export async function planApply(
     desired.oncall === undefined
       ? []
       : diffOncallSections(await readOncallSections(ctx.db), desired.oncall)
+  const alertingChanges =
+    desired.alerting === undefined
+      ? []
+      : diffAlertingSection(await readAlertingSection(ctx.db), desired.alerting)
+  const statusPageBefore =
+    desired.statusPage === undefined ? undefined : await readStatusPageSection(ctx.db)
+  const statusPageChange =
+    desired.statusPage === undefined ||
+    JSON.stringify(statusPageBefore) === JSON.stringify(desired.statusPage)
+      ? undefined
+      : [{ path: 'statusPage', before: statusPageBefore, after: desired.statusPage }]
+  const catalogPlan =
+    desired.catalog === undefined ? undefined : await planCatalogApply(ctx.db, desired.catalog)
   return {
     monitors: withSourceChanges(
       monitorPlan,
@@ -125,6 +161,9 @@ export async function planApply(
     ),
     ...(settingsChange ? { settings: settingsChange } : {}),
     ...(oncallChanges.length > 0 ? { oncall: oncallChanges } : {}),
+    ...(alertingChanges.length > 0 ? { alerting: alertingChanges } : {}),
+    ...(statusPageChange ? { statusPage: statusPageChange } : {}),
+    ...(catalogPlan ? { catalog: catalogPlan } : {}),
   }
 }
 
@@ -133,7 +172,9 @@ export function planIsEmpty(plan: ApplyPlan): boolean {
   return (
     plan.settings === undefined &&
     plan.oncall === undefined &&
-    [plan.monitors, plan.channels].every(
+    plan.alerting === undefined &&
+    plan.statusPage === undefined &&
+    [plan.monitors, plan.channels, ...(plan.catalog ? [plan.catalog] : [])].every(
       (p) => p.create.length + p.update.length + p.delete.length === 0,
     )
   )
@@ -164,6 +205,7 @@ export async function executeApply(ctx: ServiceContext, desired: DesiredState): 
   if (desired.oncall !== undefined) {
     validateOncallSections(desired.oncall, Object.keys(desired.channels))
   }
+  if (desired.alerting !== undefined) validateAlertingSection(desired.alerting)
   const now = ctx.clock.now()
   return ctx.db.transaction().execute(async (trx) => {
     const plan = await planApply({ db: trx as never }, desired)
@@ -262,11 +304,22 @@ export async function executeApply(ctx: ServiceContext, desired: DesiredState): 
       await writeSharedSettings(trx, desired.settings)
       await audit('settings.apply', 'settings', 'defaults', { changes: plan.settings })
     }
+    if (plan.alerting && desired.alerting !== undefined) {
+      await writeAlertingSection(trx, desired.alerting)
+      await audit('alerting.apply', 'alerting', 'config', { changes: plan.alerting })
+    }
     if (plan.oncall && desired.oncall !== undefined) {
       await writeOncallSections(trx, desired.oncall)
       await audit('oncall.apply', 'oncall', 'config', {
         changed: plan.oncall.map((change) => change.path),
       })
+    }
+    if (plan.statusPage && desired.statusPage !== undefined) {
+      await writeStatusPageSection(trx, desired.statusPage)
+      await audit('statusPage.apply', 'statusPage', 'config', {})
+    }
+    if (plan.catalog && desired.catalog !== undefined) {
+      await executeCatalogApply(trx, plan.catalog, desired.catalog, now, audit)
     }
     return plan
   })

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
-import { AuthenticationError, InputError, NotAllowedError } from '../core/errors.js'
+import { AuthenticationError, InputError, NotAllowedError, NotFoundError } from '../core/errors.js'
 import type { Clock } from '../core/time.js'
 import { appendAudit } from '../store/audit.js'
 import type { Db } from '../store/dialect.js'
@@ -7,7 +7,10 @@ import {
   countApiTokens,
   findApiTokenByHash,
   insertApiToken,
+  listApiTokens,
+  revokeApiToken,
   touchApiToken,
+  type ApiToken,
   type Role,
 } from '../store/auth.js'
 import type { Actor } from './context.js'
@@ -29,9 +32,45 @@ export function requireRole(actor: Actor, needed: Role): void {
   }
 }
 
-const prefix = 'keel_'
+/** An object that may belong to a team, named for error messages. */
+export interface TeamObject {
+  type: string
+  id: string
+  /** The owning team (a monitor's `team` label); absent when no team owns it. */
+  team?: string | undefined
+}
 
-/** Tokens carry 256 random bits, so a fast hash is safe; passwords would need scrypt. */
+/**
+ * Throws NotAllowedError unless a team-scoped actor may change this object with role `needed`:
+ * the object must belong to one of the actor's teams and the actor's role there must be at least
+ * `needed`. Actors without a team scope pass (the route guard has checked their role).
+ */
+export function requireTeamAccess(actor: Actor, needed: Role, object: TeamObject): void {
+  if (actor.teams === undefined) return
+  const scope = Object.keys(actor.teams)
+  const teamList = scope.join(', ')
+  if (object.team === undefined) {
+    throw new NotAllowedError(
+      `${actor.name} is scoped to team ${teamList} and may only change objects of that team; ${object.type} ${object.id} has no team (set its label team=${scope[0] ?? '<team>'})`,
+    )
+  }
+  const role = actor.teams[object.team]
+  if (role === undefined) {
+    throw new NotAllowedError(
+      `${actor.name} is scoped to team ${teamList}; ${object.type} ${object.id} belongs to team ${object.team}`,
+    )
+  }
+  if (!roleAllows(role, needed)) {
+    throw new NotAllowedError(
+      `${actor.name} has role ${role} in team ${object.team}; changing ${object.type} ${object.id} needs ${needed} or higher`,
+    )
+  }
+}
+
+const prefix = 'keel_'
+const slug = /^[a-z0-9][a-z0-9_.-]{0,62}$/
+
+/** Tokens carry 256 random bits, so a fast hash is safe; passwords use scrypt (passwords.ts). */
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex')
 }
@@ -41,24 +80,37 @@ export interface CreatedToken {
   id: string
   name: string
   role: Role
+  team?: string
   token: string
   expiresAt?: number
 }
 
-/** Creates an API token with a role and optional expiry. */
+/** Creates an API token with a role, an optional team scope and an optional expiry. */
 export async function createApiToken(
   deps: { db: Db; clock: Clock },
-  input: { name: string; role: Role; expiresAt?: number; actor?: string },
+  input: {
+    name: string
+    role: Role
+    team?: string
+    expiresAt?: number
+    actor?: string
+    source?: string
+  },
 ): Promise<CreatedToken> {
   if (!roles.includes(input.role)) {
     throw new InputError(
-      `role must be one of ${roles.join(', ')}, got ${JSON.stringify(input.role)}`,
+      `token role must be one of ${roles.join(', ')}, got ${JSON.stringify(input.role)}`,
     )
   }
   if (input.name.trim() === '') throw new InputError('token name must not be empty')
+  if (input.team !== undefined && !slug.test(input.team)) {
+    throw new InputError(
+      `token team must be a team id (lowercase letters, digits, - _ .), got ${JSON.stringify(input.team)}`,
+    )
+  }
   const now = deps.clock.now()
   if (input.expiresAt !== undefined && input.expiresAt <= now) {
-    throw new InputError('token expiry must be in the future')
+    throw new InputError('token expiresAt must be in the future')
   }
   const id = randomUUID()
   const token = `${prefix}${randomBytes(32).toString('base64url')}`
@@ -68,6 +120,7 @@ export async function createApiToken(
     tokenHash: hashToken(token),
     role: input.role,
     createdAt: now,
+    ...(input.team !== undefined ? { team: input.team } : {}),
     ...(input.expiresAt !== undefined ? { expiresAt: input.expiresAt } : {}),
   })
   await appendAudit(deps.db, {
@@ -76,15 +129,53 @@ export async function createApiToken(
     action: 'token.create',
     objectType: 'token',
     objectId: id,
-    details: { name: input.name, role: input.role },
+    ...(input.source ? { source: input.source } : {}),
+    details: {
+      after: {
+        name: input.name,
+        role: input.role,
+        ...(input.team !== undefined ? { team: input.team } : {}),
+        ...(input.expiresAt !== undefined ? { expiresAt: input.expiresAt } : {}),
+      },
+    },
   })
   return {
     id,
     name: input.name,
     role: input.role,
+    ...(input.team !== undefined ? { team: input.team } : {}),
     token,
     ...(input.expiresAt !== undefined ? { expiresAt: input.expiresAt } : {}),
   }
+}
+
+/** A token as listed: everything but its hash. */
+export type TokenView = Omit<ApiToken, 'tokenHash'>
+
+/** Every API token without its hash, newest first. */
+export async function listTokens(deps: { db: Db }): Promise<TokenView[]> {
+  return (await listApiTokens(deps.db)).map(({ tokenHash: _hash, ...rest }) => rest)
+}
+
+/** Revokes an API token; its sessions end with it, since each request re-checks the token. */
+export async function revokeToken(
+  deps: { db: Db; clock: Clock },
+  id: string,
+  actor: Actor,
+): Promise<void> {
+  const now = deps.clock.now()
+  if (!(await revokeApiToken(deps.db, id, now))) {
+    throw new NotFoundError(`API token ${id} does not exist or is already revoked`)
+  }
+  await appendAudit(deps.db, {
+    at: now,
+    actor: actor.name,
+    action: 'token.revoke',
+    objectType: 'token',
+    objectId: id,
+    ...(actor.source ? { source: actor.source } : {}),
+    details: { after: { revokedAt: now } },
+  })
 }
 
 /** Resolves a bearer token to an actor, or throws AuthenticationError saying what is wrong. */
@@ -98,6 +189,9 @@ export async function authenticateToken(
   }
   return authenticateTokenHash(deps, hashToken(token), source)
 }
+
+/** How often a token's use is recorded (last-used time and one `token.use` audit event). */
+export const tokenUseRecordMs = 60_000
 
 /**
  * Resolves the hash of a token to an actor, re-checking revocation and expiry; a browser session
@@ -116,10 +210,29 @@ export async function authenticateTokenHash(
   if (row.expiresAt !== undefined && row.expiresAt <= now) {
     throw new AuthenticationError(`API token ${row.name} expired`)
   }
-  // Record use at most once a minute per token to keep reads from becoming writes.
-  if (row.lastUsedAt === undefined || now - row.lastUsedAt > 60_000)
-    await touchApiToken(deps.db, row.id, now)
-  return { name: `token:${row.name}`, role: row.role, ...(source ? { source } : {}) }
+  const name = `token:${row.name}`
+  // Record use at most once a minute per token, so reads do not become a write and an audit
+  // event each; the conditional UPDATE lets one node win when several see the same token.
+  if (
+    (row.lastUsedAt === undefined || now - row.lastUsedAt >= tokenUseRecordMs) &&
+    (await touchApiToken(deps.db, row.id, now, tokenUseRecordMs))
+  ) {
+    await appendAudit(deps.db, {
+      at: now,
+      actor: name,
+      action: 'token.use',
+      objectType: 'token',
+      objectId: row.id,
+      ...(source ? { source } : {}),
+    })
+  }
+  return {
+    name,
+    role: row.role,
+    tokenId: row.id,
+    ...(row.team !== undefined ? { teams: { [row.team]: row.role } } : {}),
+    ...(source ? { source } : {}),
+  }
 }
 
 /**

@@ -7,6 +7,15 @@ export interface Actor {
   role: 'viewer' | 'responder' | 'operator' | 'admin'
   /** The client address, when the action came over HTTP. */
   source?: string
+  /** The login user acting (also the on-call user of that id), when it is a person. */
+  user?: string
+  /** The API token acting, when it is a token (directly or through a token login). */
+  tokenId?: string
+  /**
+   * Team scope: when present, the actor may edit only objects of these teams, with the role
+   * given per team (see `requireTeamAccess` in src/services/auth.ts). Absent means no scope.
+   */
+  teams?: Readonly<Record<string, 'viewer' | 'responder' | 'operator' | 'admin'>>
 }
 
 /** What every service function needs: the store, the clock and the actor. */

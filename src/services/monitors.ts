@@ -19,6 +19,7 @@ import {
 } from '../store/monitors.js'
 import { recordTransition } from '../engine/recorder.js'
 import { recordedMonitor } from '../engine/scheduler.js'
+import { requireTeamAccess } from './auth.js'
 import type { ServiceContext } from './context.js'
 import { readSharedSettings } from './settings.js'
 
@@ -116,6 +117,7 @@ export async function createMonitor(
   input: unknown,
 ): Promise<MonitorView> {
   const spec = validateMonitorSpec(id, input)
+  requireTeamAccess(ctx.actor, 'operator', { type: 'monitor', id, team: monitorTeam(spec) })
   const now = ctx.clock.now()
   return ctx.db.transaction().execute(async (trx) => {
     if (await getMonitor(trx, id))
@@ -149,6 +151,12 @@ export async function updateMonitor(
   return ctx.db.transaction().execute(async (trx) => {
     const existing = await getMonitor(trx, id)
     if (!existing) throw new NotFoundError(`monitor ${id} does not exist`)
+    requireTeamAccess(ctx.actor, 'operator', {
+      type: 'monitor',
+      id,
+      team: monitorTeam(existing.spec),
+    })
+    requireTeamAccess(ctx.actor, 'operator', { type: 'monitor', id, team: monitorTeam(spec) })
     refuseConfigManaged(existing)
     const updated = await updateMonitorSpec(
       trx,
@@ -176,6 +184,11 @@ export async function deleteMonitor(ctx: ServiceContext, id: string): Promise<vo
   await ctx.db.transaction().execute(async (trx) => {
     const existing = await getMonitor(trx, id)
     if (!existing) throw new NotFoundError(`monitor ${id} does not exist`)
+    requireTeamAccess(ctx.actor, 'operator', {
+      type: 'monitor',
+      id,
+      team: monitorTeam(existing.spec),
+    })
     refuseConfigManaged(existing)
     await deleteMonitorRow(trx, id)
     await audit(trx, ctx, 'monitor.delete', id, { before: redactSpec(existing.spec) })
@@ -192,6 +205,11 @@ export async function setMonitorPaused(
   return ctx.db.transaction().execute(async (trx) => {
     const existing = await getMonitor(trx, id)
     if (!existing) throw new NotFoundError(`monitor ${id} does not exist`)
+    requireTeamAccess(ctx.actor, 'responder', {
+      type: 'monitor',
+      id,
+      team: monitorTeam(existing.spec),
+    })
     const row = (await setMonitorPausedFlag(trx, id, paused, now)) as StoredMonitor
     await syncPausedState(trx, row, now)
     await audit(trx, ctx, paused ? 'monitor.pause' : 'monitor.resume', id, {})
@@ -269,6 +287,12 @@ export async function monitorCounts(
   ctx: Pick<ServiceContext, 'db'>,
 ): Promise<Record<string, number>> {
   return countMonitorsByState(ctx.db)
+}
+
+/** The team that owns a monitor: its `team` label (the object team scoping checks). */
+function monitorTeam(spec: Record<string, unknown>): string | undefined {
+  const labels = spec.labels as Record<string, unknown> | undefined
+  return typeof labels?.team === 'string' ? labels.team : undefined
 }
 
 function refuseConfigManaged(row: StoredMonitor): void {

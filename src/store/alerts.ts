@@ -15,6 +15,8 @@ export interface Alert {
   endsAt?: number
   updatedAt: number
   eventCount: number
+  /** Why the firing alert is muted (`silence:<id>`, `maintenance:<id>`, `inhibited:<fp>`). */
+  suppressedBy?: string
 }
 
 /** What an upsert did, so callers notify only on real changes. */
@@ -40,6 +42,9 @@ export function alertFromRow(row: Selectable<AlertRow>): Alert {
     ...(row.ends_at !== null ? { endsAt: row.ends_at } : {}),
     updatedAt: row.updated_at,
     eventCount: row.event_count,
+    ...(row.suppressed_by !== null && row.suppressed_by !== undefined
+      ? { suppressedBy: row.suppressed_by }
+      : {}),
   }
 }
 
@@ -73,6 +78,7 @@ export async function upsertAlertByFingerprint(
         ends_at: null,
         updated_at: event.at,
         event_count: 1,
+        suppressed_by: null,
       })
       .returningAll()
       .executeTakeFirstOrThrow()
@@ -97,6 +103,9 @@ export async function upsertAlertByFingerprint(
       ends_at: event.status === 'resolved' ? event.at : null,
       updated_at: event.at,
       event_count: existing.event_count + 1,
+      // A reopened alert is judged afresh by the pipeline; a resolved one keeps the reason it was
+      // muted, so its recovery is not announced when its failure never was.
+      ...(change === 'reopened' ? { suppressed_by: null } : {}),
     })
     .where('id', '=', existing.id)
     .returningAll()

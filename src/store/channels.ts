@@ -1,4 +1,5 @@
 import { parseJson, type Executor } from './dialect.js'
+import { sealSpec } from './secrets.js'
 
 /** A notification channel as stored: its spec as written and where it came from. */
 export interface StoredChannel {
@@ -16,12 +17,13 @@ export async function upsertChannel(
   channel: Pick<StoredChannel, 'slug' | 'type' | 'spec' | 'source'>,
   now: number,
 ): Promise<void> {
+  const spec = JSON.stringify(sealSpec(db, 'channels', channel.type, channel.spec))
   await db
     .insertInto('channels')
     .values({
       slug: channel.slug,
       type: channel.type,
-      spec: JSON.stringify(channel.spec),
+      spec,
       source: channel.source,
       created_at: now,
       updated_at: now,
@@ -29,7 +31,7 @@ export async function upsertChannel(
     .onConflict((oc) =>
       oc.column('slug').doUpdateSet({
         type: channel.type,
-        spec: JSON.stringify(channel.spec),
+        spec,
         source: channel.source,
         updated_at: now,
       }),

@@ -316,3 +316,32 @@ export async function claimExpiredAcks(
     .execute()
   return rows.map(incidentFromRow)
 }
+
+/** What the live incident feed compares: an incident's last write and its newest timeline entry. */
+export interface IncidentStamp {
+  id: number
+  updatedAt: number
+  lastEntryId: number
+}
+
+/** Stamps of the incidents written at or after `since`, for the UI's live event stream. */
+export async function listIncidentStamps(db: Executor, since: number): Promise<IncidentStamp[]> {
+  const rows = await db
+    .selectFrom('incidents')
+    .select((eb) => [
+      'incidents.id',
+      'incidents.updated_at',
+      eb
+        .selectFrom('incident_timeline')
+        .select((t) => t.fn.max('incident_timeline.id').as('last'))
+        .whereRef('incident_timeline.incident_id', '=', 'incidents.id')
+        .as('last_entry'),
+    ])
+    .where('incidents.updated_at', '>=', since)
+    .execute()
+  return rows.map((r) => ({
+    id: r.id,
+    updatedAt: Number(r.updated_at),
+    lastEntryId: Number(r.last_entry ?? 0),
+  }))
+}

@@ -3,6 +3,10 @@ import type { Dialect } from './dialect.js'
 import { integrationsMigration } from './migrations/0002-integrations.js'
 import { incidentsMigration } from './migrations/0003-incidents.js'
 import { escalationMigration } from './migrations/0004-escalation.js'
+import { noiseControlMigration } from './migrations/0005-noise-control.js'
+import { catalogMigration } from './migrations/0006-catalog.js'
+import { runbooksMigration } from './migrations/0007-runbooks.js'
+import { accessMigration } from './migrations/0008-access.js'
 
 // Migrations are code, named so they sort in order. Never edit one that has shipped: add another.
 // `Kysely<any>` is the documented type for migrations, which must not depend on today's schema.
@@ -238,5 +242,9 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0002-integrations': integrationsMigration(dialect),
     '0003-incidents': incidentsMigration(dialect),
     '0004-escalation': escalationMigration(dialect),
+    '0005-noise-control': noiseControlMigration(dialect),
+    '0006-catalog': catalogMigration(dialect),
+    '0007-runbooks': runbooksMigration(dialect),
+    '0008-access': accessMigration(dialect),
   }
 }

@@ -1,6 +1,7 @@
 import { sql, type Selectable } from 'kysely'
 import type { MonitorRuntime, MonitorState } from '../core/checks/index.js'
 import { parseJson, skipLocked, type Executor } from './dialect.js'
+import { sealSpec } from './secrets.js'
 import type { MonitorRow } from './schema.js'
 
 /** A monitor as stored: its spec as written (input form) plus its runtime. */
@@ -89,7 +90,7 @@ export async function insertMonitor(
     .values({
       slug: input.slug,
       type: input.type,
-      spec: JSON.stringify(input.spec),
+      spec: JSON.stringify(sealSpec(db, 'monitors', input.type, input.spec)),
       source: input.source,
       paused: input.paused ? 1 : 0,
       created_at: now,
@@ -120,7 +121,7 @@ export async function updateMonitorSpec(
     .updateTable('monitors')
     .set({
       type: input.type,
-      spec: JSON.stringify(input.spec),
+      spec: JSON.stringify(sealSpec(db, 'monitors', input.type, input.spec)),
       source: input.source,
       paused: input.paused ? 1 : 0,
       updated_at: now,

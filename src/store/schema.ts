@@ -1,13 +1,25 @@
 import type { Generated } from 'kysely'
+import type { AccessTables } from './schema-access.js'
+import type { CatalogTables } from './schema-catalog.js'
 import type { EscalationTables } from './schema-escalation.js'
 import type { IncidentTables } from './schema-incidents.js'
 import type { IngestTables } from './schema-ingest.js'
+import type { NoiseTables } from './schema-noise.js'
+import type { RunbookTables } from './schema-runbooks.js'
 
 /**
  * Row types of every table. SQL is snake_case; instants are bigint milliseconds since the epoch;
  * flags are 0/1 integers so SQLite and PostgreSQL return the same values; JSON is stored as text.
  */
-export interface Database extends IngestTables, IncidentTables, EscalationTables {
+export interface Database
+  extends
+    IngestTables,
+    IncidentTables,
+    EscalationTables,
+    NoiseTables,
+    AccessTables,
+    CatalogTables,
+    RunbookTables {
   keel_meta: MetaRow
   monitors: MonitorRow
   check_results: CheckResultRow
@@ -111,6 +123,8 @@ export interface AlertRow {
   ends_at: number | null
   updated_at: number
   event_count: number
+  /** Why a firing alert is muted (`silence:<id>`, `maintenance:<id>`, `inhibited:<fp>`), or null. */
+  suppressed_by: string | null
 }
 
 export interface ChannelRow {
@@ -144,6 +158,13 @@ export interface UserRow {
   role: string
   created_at: number
   disabled: number
+  /** Columns from migration 0008 (src/store/schema-access.ts has the access tables). */
+  name: string | null
+  email: string | null
+  updated_at: number | null
+  password_changed_at: number | null
+  oidc_issuer: string | null
+  oidc_subject: string | null
 }
 
 export interface ApiTokenRow {
@@ -155,6 +176,8 @@ export interface ApiTokenRow {
   expires_at: number | null
   last_used_at: number | null
   revoked_at: number | null
+  /** The one team the token may edit objects of (migration 0008); null for no team scope. */
+  team: string | null
 }
 
 export interface AuditEventRow {

@@ -4,6 +4,8 @@ export class ApiError extends Error {
     readonly status: number,
     message: string,
     readonly errorName?: string,
+    /** The server's `details`: for a 400, `{ path, message }` per bad field. */
+    readonly details?: unknown,
   ) {
     super(message)
   }
@@ -38,7 +40,9 @@ export async function api<T>(
     data = undefined
   }
   if (!response.ok) {
-    const error = (data as { error?: { name?: string; message?: string } } | undefined)?.error
+    const error = (
+      data as { error?: { name?: string; message?: string; details?: unknown } } | undefined
+    )?.error
     if (response.status === 401 && path !== '/api/v1/session') {
       window.dispatchEvent(new Event(unauthorizedEvent))
     }
@@ -46,6 +50,7 @@ export async function api<T>(
       response.status,
       error?.message ?? `${response.status} ${response.statusText}`,
       error?.name,
+      error?.details,
     )
   }
   return data as T

@@ -4,8 +4,12 @@ import { Header } from './header'
 import { LoginPage } from './login-page'
 import { MonitorPage } from './monitor-page'
 import { MonitorStore, useMonitorStore } from './monitor-store'
+import { catalogPage } from './catalog-page'
+import { opsPage } from './ops-routes'
 import { OverviewPage } from './overview-page'
+import { SetupPage } from './setup-page'
 import { Link, navigate, useLocation } from './router'
+import { Shortcuts } from './shortcuts'
 import { useTheme } from './theme'
 import type { Session } from './types'
 
@@ -31,7 +35,7 @@ export function App() {
   }, [])
 
   useEffect(() => {
-    if (session === null && pathname !== '/login') {
+    if (session === null && pathname !== '/login' && pathname !== '/setup') {
       const here = pathname + (search.toString() ? `?${search}` : '')
       navigate(here === '/' ? '/login' : `/login?next=${encodeURIComponent(here)}`, {
         replace: true,
@@ -40,6 +44,8 @@ export function App() {
     if (session && pathname === '/login') navigate(nextPath(search), { replace: true })
   }, [session, pathname, search])
 
+  // A one-time setup link works whether or not someone is logged in on this browser.
+  if (pathname === '/setup') return <SetupPage />
   if (session === undefined) return <div className="splash" aria-busy="true" />
   if (session === null) return <LoginPage onLogin={setSession} />
   return (
@@ -72,9 +78,15 @@ function Shell(props: {
   }, [store])
 
   const monitorMatch = /^\/monitors\/([^/]+)\/?$/.exec(pathname)
+  const ops = opsPage({ pathname, search, session: props.session, store })
+  const catalog = catalogPage({ pathname, search, session: props.session, store })
   let page
   if (pathname === '/' || pathname === '/login') {
     page = <OverviewPage store={store} search={search} />
+  } else if (ops) {
+    page = ops
+  } else if (catalog) {
+    page = catalog
   } else if (monitorMatch) {
     const id = decodeURIComponent(monitorMatch[1] as string)
     page = (
@@ -100,6 +112,7 @@ function Shell(props: {
         onLogout={props.onLogout}
       />
       {page}
+      <Shortcuts />
     </>
   )
 }

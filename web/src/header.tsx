@@ -1,3 +1,4 @@
+import { HeaderOps } from './header-ops'
 import { MoonIcon, SunIcon, KeelLogo } from './icons'
 import { countByState, type Connection, type MonitorStore } from './monitor-store'
 import { Link } from './router'
@@ -49,6 +50,7 @@ export function Header(props: {
           </Link>
         ) : null}
       </nav>
+      <HeaderOps />
       <div className="topbar-end">
         <span className={`live live-${store.connection}`} role="status" title="Live updates">
           <span className="live-dot" aria-hidden="true" />

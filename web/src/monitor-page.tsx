@@ -351,7 +351,10 @@ export function MonitorPage(props: {
             <code>keel apply</code>.
           </p>
         ) : (
-          <p className="banner">Created through the API (source {view.source}).</p>
+          <p className="banner">
+            Created through the API (source {view.source}).{' '}
+            <Link href={`/monitors/${encodeURIComponent(view.id)}/edit`}>Edit it</Link>
+          </p>
         )}
         <pre>{JSON.stringify(spec, null, 2)}</pre>
       </section>

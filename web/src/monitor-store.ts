@@ -14,6 +14,12 @@ export interface MonitorEntry {
   target: string
 }
 
+/** Fired on `window` with the incident as `detail` when the stream reports an incident change. */
+export const incidentEvent = 'keel:incident'
+
+/** Fired on `window` each time the stream (re)connects: pages re-read what they show. */
+export const streamOpenEvent = 'keel:stream-open'
+
 /** How the live stream is doing. */
 export type Connection = 'connecting' | 'live' | 'reconnecting' | 'offline'
 
@@ -70,6 +76,7 @@ export class MonitorStore {
       this.connection = 'live'
       this.changed()
       void this.reload()
+      window.dispatchEvent(new Event(streamOpenEvent))
     })
     source.addEventListener('monitor', (event) => {
       const view = JSON.parse((event as MessageEvent<string>).data) as MonitorView
@@ -78,6 +85,10 @@ export class MonitorStore {
     source.addEventListener('monitor-deleted', (event) => {
       const { id } = JSON.parse((event as MessageEvent<string>).data) as { id: string }
       this.enqueue(id, null)
+    })
+    source.addEventListener('incident', (event) => {
+      const detail: unknown = JSON.parse((event as MessageEvent<string>).data)
+      window.dispatchEvent(new CustomEvent(incidentEvent, { detail }))
     })
     source.addEventListener('unauthorized', () => {
       source.close()

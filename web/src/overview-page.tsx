@@ -217,6 +217,9 @@ export function OverviewPage(props: { store: MonitorStore; search: URLSearchPara
               </button>
             ) : null}
             {!store.loaded ? <span className="muted">loading…</span> : null}
+            <Link href="/monitors/new" className="new-monitor">
+              + New monitor
+            </Link>
           </>
         ) : store.loadError ? (
           <span className="form-error">Could not load monitors: {store.loadError}</span>

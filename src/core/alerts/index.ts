@@ -84,3 +84,20 @@ export {
   type TimeIntervalsInput,
 } from './time-intervals.js'
 export { weekdays, type Weekday, type WeeklyWindow } from './time-window.js'
+export {
+  alertingConfigSchema,
+  configMaintenanceSchema,
+  isRouteMutedNow,
+  receiversFor,
+  receiverSchema,
+  routedEscalation,
+  suppressionOf,
+  suppressionText,
+  type AlertingConfig,
+  type AlertingConfigInput,
+  type DescribedMaintenanceWindow,
+  type Receiver,
+  type ReceiverMatch,
+  type Suppression,
+  type SuppressionInputs,
+} from './alerting-config.js'

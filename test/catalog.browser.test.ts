@@ -1,0 +1,164 @@
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import pino from 'pino'
+import { chromium, type Browser, type Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ensureWebBuild } from '../scripts/ensure-web-build.js'
+import { startKeel, type RunningKeel } from '../src/cli/start-keel.js'
+import { listenOnLoopback, type ListeningServer } from './helpers/listen.js'
+
+// The catalog and entity pages in Debian's Chromium against a real Keel with real monitors: the
+// entity page shows health, impact and the live SVG diagram, and follows a database going down.
+
+const chromiumPath = '/usr/bin/chromium'
+const haveChromium = existsSync(chromiumPath)
+const root = fileURLToPath(new URL('..', import.meta.url))
+const artifacts = join(root, 'test-artifacts')
+const launchArgs = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+]
+
+describe.skipIf(!haveChromium)('the catalog pages in Chromium', () => {
+  let dir: string
+  let target: ListeningServer
+  const broken = new Set<string>()
+  let keel: RunningKeel
+  let token = ''
+  let browser: Browser
+  let page: Page
+  const pageErrors: string[] = []
+
+  beforeAll(async () => {
+    ensureWebBuild()
+    mkdirSync(artifacts, { recursive: true })
+    target = await listenOnLoopback(
+      createServer((request, response) => {
+        const down = broken.has(request.url ?? '/')
+        response
+          .writeHead(down ? 500 : 200, { 'content-type': 'text/plain' })
+          .end(down ? 'no' : 'ok')
+      }),
+    )
+    dir = mkdtempSync(join(tmpdir(), 'keel-catalog-ui-'))
+    const base = `http://127.0.0.1:${target.port}`
+    const monitor = (id: string, path: string, labels: string) => [
+      `  ${id}:`,
+      '    type: http',
+      `    url: ${base}${path}`,
+      '    interval: 1s',
+      '    retries: 0',
+      `    labels: { ${labels} }`,
+    ]
+    writeFileSync(
+      join(dir, 'keel.yaml'),
+      [
+        'store: { driver: sqlite, path: keel.db }',
+        'monitors:',
+        ...monitor('shop-home', '/home', 'service: shop'),
+        ...monitor('shop-api-health', '/api', 'service: shop-api'),
+        ...monitor('search-health', '/search', 'service: search'),
+        ...monitor('db-port', '/db', 'entity: shop-db'),
+        'catalog:',
+        '  entities:',
+        '    shop: { kind: website, name: Demo shop, owner: web, tier: 1, dependsOn: [shop-api, search] }',
+        '    shop-api: { kind: api, name: Shop API, owner: web, tier: 1, dependsOn: [shop-db] }',
+        '    search: { kind: service, name: Search, owner: web, dependsOn: [shop-db] }',
+        '    reports: { kind: service, name: Reports, owner: data, dependsOn: [shop-db] }',
+        '    shop-db:',
+        '      kind: database',
+        '      name: Shop database',
+        '      description: The PostgreSQL primary behind the shop.',
+        '      owner: dba',
+        '      tier: 1',
+        '      lifecycle: production',
+        '      dependsOn: [db-host]',
+        '      runbooks: [db-failover]',
+        "      links: [{ title: Dashboard, url: 'https://grafana.example.org/d/db' }]",
+        '    db-host: { kind: host, name: db-host-1, owner: dba }',
+      ].join('\n'),
+    )
+    keel = await startKeel({
+      configPath: join(dir, 'keel.yaml'),
+      env: {},
+      log: pino({ level: 'silent' }),
+      listen: '127.0.0.1:0',
+      nodeId: 'catalog-ui-test',
+      onBootstrapToken: (t) => (token = t),
+    })
+    browser = await chromium.launch({ executablePath: chromiumPath, args: launchArgs })
+    const context = await browser.newContext({
+      viewport: { width: 1280, height: 900 },
+      colorScheme: 'light',
+    })
+    page = await context.newPage()
+    page.on('pageerror', (error) => pageErrors.push(String(error)))
+    await page.goto(`${keel.url}/login`)
+    await page.locator('#token').fill(token)
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    await page.waitForURL(`${keel.url}/`)
+  }, 180_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    await keel?.stop(2_000)
+    await target?.close()
+    if (dir) rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('lists the catalog with live health and opens an entity from the nav', async () => {
+    await page.getByRole('link', { name: 'Catalog' }).click()
+    await page.waitForURL(`${keel.url}/catalog`)
+    await expect.poll(() => page.locator('[data-entity]').count()).toBe(6)
+    await page.locator('[data-entity="shop-db"] [data-health="up"]').waitFor({ timeout: 20_000 })
+    await page.getByRole('link', { name: 'Shop database' }).click()
+    await page.waitForURL(`${keel.url}/catalog/shop-db`)
+    await page.getByRole('heading', { name: 'Shop database' }).waitFor()
+  }, 60_000)
+
+  it('shows impact, monitors and the SVG diagram, and follows the database going down', async () => {
+    const impact = page.getByTestId('impact-list')
+    await expect.poll(() => impact.locator('li').count()).toBe(4)
+    expect(await impact.textContent()).toContain('Demo shop')
+    const diagram = page.getByTestId('entity-diagram')
+    await expect
+      .poll(() => diagram.evaluate('(img) => img.complete && img.naturalWidth'), {
+        timeout: 15_000,
+      })
+      .toBeGreaterThan(300)
+
+    broken.add('/db')
+    broken.add('/api')
+    await page.locator('.page-head [data-health="down"]').waitFor({ timeout: 20_000 })
+    // The diagram is re-read after the change: its URL carries a new version.
+    await expect.poll(() => diagram.getAttribute('src'), { timeout: 15_000 }).not.toMatch(/&v=0$/)
+    await expect
+      .poll(() => diagram.evaluate('(img) => img.complete && img.naturalWidth'), {
+        timeout: 15_000,
+      })
+      .toBeGreaterThan(300)
+    const svg = await page.evaluate(
+      "fetch('/api/v1/catalog/shop-db/diagram.svg?depth=2').then((r) => r.text())",
+    )
+    expect(svg).toContain('data-id="shop-db" data-health="down"')
+    await page.mouse.move(0, 0)
+    await page.screenshot({ path: join(artifacts, 'catalog-entity-light.png'), fullPage: true })
+    if (process.env.KEEL_UPDATE_SCREENSHOTS === '1') {
+      copyFileSync(
+        join(artifacts, 'catalog-entity-light.png'),
+        join(root, 'docs/screenshots/catalog-entity-light.png'),
+      )
+    }
+    await page.getByRole('button', { name: 'Copy Mermaid' }).click()
+    await expect.poll(() => page.locator('.mermaid-text').textContent()).toContain('flowchart LR')
+    expect(pageErrors).toEqual([])
+  }, 90_000)
+})
