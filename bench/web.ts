@@ -340,12 +340,28 @@ async function overviewBench(): Promise<void> {
     })
     if (!login.ok()) throw new Error(`login failed: ${login.status()} ${await login.text()}`)
     const pageTab = await context.newPage()
-    const rows: { fcp: number; first: number; all: number }[] = []
+    interface Row {
+      fcp: number
+      first: number
+      all: number
+      fetchStart: number
+      fetchEnd: number
+    }
+    const rows: Row[] = []
     for (let i = 0; i < 4; i++) {
       const start = performance.now()
       await pageTab.goto(`${url}/`)
       await pageTab.locator('[data-monitor]').first().waitFor({ timeout: 60_000 })
-      const first = performance.now() - start
+      // Page clock: milliseconds since the navigation started, as paint timings are.
+      const first = (await pageTab.evaluate('performance.now()')) as number
+      const [fetchStart, fetchEnd] = (
+        await pageTab.evaluate(
+          `(performance.getEntriesByType('resource').find((e) => e.name.includes('/api/v1/monitors?')) ?? { startTime: NaN, responseEnd: NaN }).startTime + ',' + (performance.getEntriesByType('resource').find((e) => e.name.includes('/api/v1/monitors?')) ?? { responseEnd: NaN }).responseEnd`,
+        )
+      )
+        .toString()
+        .split(',')
+        .map(Number)
       // Polled from here: the UI's Content-Security-Policy forbids the eval waitForFunction uses.
       const loaded = async () => {
         const text = await pageTab.locator('[data-count="up"] .count-n').textContent()
@@ -361,11 +377,15 @@ async function overviewBench(): Promise<void> {
       const fcp = (await pageTab.evaluate(
         `performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN`,
       )) as number
-      if (i > 0) rows.push({ fcp, first, all })
+      if (i > 0) {
+        rows.push({ fcp, first, all, fetchStart: fetchStart ?? NaN, fetchEnd: fetchEnd ?? NaN })
+      }
     }
-    const median = (pick: (r: { fcp: number; first: number; all: number }) => number) =>
-      percentile(rows.map(pick), 0.5).toFixed(0)
+    const median = (pick: (r: Row) => number) => percentile(rows.map(pick), 0.5).toFixed(0)
     console.log(`| overview first contentful paint (Chromium) | ${median((r) => r.fcp)} ms | | |`)
+    console.log(
+      `| overview first monitor page requested / answered | ${median((r) => r.fetchStart)} / ${median((r) => r.fetchEnd)} ms | | |`,
+    )
     console.log(
       `| overview first monitor row shown (first meaningful paint) | ${median((r) => r.first)} ms | | < 1,000 ms |`,
     )

@@ -99,7 +99,7 @@ describe.each(storeKinds)('keel backup and keel restore on $name', (kind) => {
       cleanups.push(() => store.close())
       await waitUntil(
         'the failed backup job to open an incident',
-        async () => (await counts(store)).incidents > 0,
+        async () => ((await counts(store)).incidents ?? 0) > 0,
         30_000,
       )
 
@@ -151,6 +151,6 @@ describe.each(storeKinds)('keel backup and keel restore on $name', (kind) => {
       expect(exported.stdout).toContain('Authorization: ${OPS_HOOK_HEADERS_AUTHORIZATION}')
       expect(exported.stdout).toContain('token: ${NIGHTLY_BACKUP_TOKEN}')
     },
-    120_000,
+    300_000,
   )
 })

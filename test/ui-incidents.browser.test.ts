@@ -359,6 +359,47 @@ describe.skipIf(!haveChromium)('incidents, on-call, silences and monitor forms i
     await phone.close()
   }, 60_000)
 
+  it('reads well in the other themes: desktop dark, phone light', async () => {
+    const storageState = await context.storageState()
+    const dark = await browser.newContext({
+      viewport: { width: 1280, height: 800 },
+      colorScheme: 'dark',
+      storageState,
+    })
+    const d = await dark.newPage()
+    watch(dark, d)
+    await d.goto(`${keel.url}/incidents/${incidentIds.search}`)
+    await d.locator('[data-testid="timeline"] [data-kind="note"]').waitFor()
+    expect(await d.evaluate('document.documentElement.dataset.theme')).toBe('dark')
+    await shot(d, 'incident-dark', true)
+    await d.goto(`${keel.url}/oncall?schedule=office&weeks=1`)
+    await d.locator('.cal-span[data-source="gap"]').first().waitFor()
+    await shot(d, 'oncall-dark', true)
+    await dark.close()
+
+    const light = await browser.newContext({
+      viewport: { width: 390, height: 844 },
+      deviceScaleFactor: 2,
+      isMobile: true,
+      hasTouch: true,
+      colorScheme: 'light',
+      storageState,
+    })
+    const p = await light.newPage()
+    watch(light, p)
+    for (const [path, ready, name] of [
+      ['/silences', '[data-silence]', 'silences-light-phone'],
+      ['/monitors/new', '#m-url', 'monitor-form-light-phone'],
+      [`/incidents/${incidentIds.search}`, '[data-kind="note"]', 'incident-light-phone'],
+    ] as const) {
+      await p.goto(`${keel.url}${path}`)
+      await p.locator(ready).first().waitFor()
+      expect(await p.evaluate(pageWidth)).toBeLessThanOrEqual(390)
+      await shot(p, name, true)
+    }
+    await light.close()
+  }, 60_000)
+
   it('loaded nothing from anywhere else and logged no errors', () => {
     expect(offsite).toEqual([])
     expect(consoleErrors).toEqual([])

@@ -87,6 +87,9 @@ describe.each(apiStoreKinds)('authorization on $name', ({ kind }) => {
       'GET /api/v1/schedules/:id/ical',
       'GET /api/v1/escalation-policies',
       'GET /api/v1/incidents/:id/escalation',
+      'GET /api/v1/catalog/:id/impact',
+      'GET /api/v1/catalog/:id/diagram.svg',
+      'POST /api/v1/catalog',
       'GET /a/:token',
       'POST /a/:token',
       'POST /ping/:token',
@@ -104,7 +107,7 @@ describe.each(apiStoreKinds)('authorization on $name', ({ kind }) => {
         .every(
           (r) =>
             ingestRouteUrls.includes(r.url) ||
-            /^\/(healthz|ping\/|a\/:token$|api\/v1\/schedules\/:id\/ical$|$|login$|monitors\/:id(\/edit)?$|incidents(\/:id)?$|oncall$|silences$|maintenance$|assets\/:file$|favicon\.svg$|api\/v1\/session$|setup$|api\/v1\/setup(\/:token)?$|api\/v1\/auth\/methods$|auth\/oidc\/(login|callback)$|status(\/api\/summary\.json|\/feed\.rss|\/feed\.atom)?$)/.test(
+            /^\/(healthz|ping\/|a\/:token$|api\/v1\/schedules\/:id\/ical$|$|login$|monitors\/:id(\/edit)?$|incidents(\/:id)?$|catalog(\/:id)?$|oncall$|silences$|maintenance$|assets\/:file$|favicon\.svg$|api\/v1\/session$|setup$|api\/v1\/setup(\/:token)?$|api\/v1\/auth\/methods$|auth\/oidc\/(login|callback)$|status(\/api\/summary\.json|\/feed\.rss|\/feed\.atom)?$)/.test(
               r.url,
             ),
         ),

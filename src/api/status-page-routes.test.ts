@@ -7,8 +7,9 @@ import { setMeta } from '../store/meta.js'
 import { insertMonitor } from '../store/monitors.js'
 import { insertResults } from '../store/results.js'
 import { upsertRollups, type Rollup } from '../store/rollups.js'
-import { apiStoreKinds, startApiHarness, type ApiHarness } from './api-harness.js'
-import { statusPageUrls } from './status-page-routes.js'
+import type { LoadedStatusPage } from '../services/status-page.js'
+import { apiStoreKinds, startApiHarness, testClock, type ApiHarness } from './api-harness.js'
+import { StatusPageCache, statusPageUrls } from './status-page-routes.js'
 
 const day = 86_400_000
 const hour = 3_600_000
@@ -307,5 +308,69 @@ describe.each(apiStoreKinds)('public status page on $name', ({ kind }) => {
     expect(after.groups[0].components[1].status).toBe('major_outage')
     expect(after.status.indicator).toBe('major_outage')
     expect(after.page.updatedAt).toBe(new Date(h.clock.now()).toISOString())
+  })
+})
+
+describe('StatusPageCache', () => {
+  const view = (title: string): LoadedStatusPage => ({
+    cacheSeconds: 10,
+    view: {
+      title,
+      generatedAt: 0,
+      status: 'operational',
+      groups: [],
+      activeIncidents: [],
+      pastIncidents: [],
+      maintenance: [],
+    },
+  })
+
+  it('computes one snapshot for a burst of requests, and again only after it expires', async () => {
+    const clock = testClock(0)
+    let loads = 0
+    let release: () => void = () => undefined
+    const cache = new StatusPageCache({
+      clock,
+      load: async () => {
+        loads++
+        await new Promise<void>((resolve) => (release = resolve))
+        return view(`page ${loads}`)
+      },
+    })
+    const burst = Array.from({ length: 50 }, () => cache.get())
+    release()
+    const snapshots = await Promise.all(burst)
+    expect(loads).toBe(1)
+    expect(new Set(snapshots).size).toBe(1)
+    clock.advance(9_999)
+    expect(await cache.get()).toBe(snapshots[0])
+    clock.advance(1)
+    const next = cache.get()
+    release()
+    expect((await next).assets?.html.body.toString()).toContain('page 2')
+    expect(loads).toBe(2)
+  })
+
+  it('keeps serving the last page for a while when a refresh fails', async () => {
+    const clock = testClock(0)
+    let fail = false
+    const errors: unknown[] = []
+    const cache = new StatusPageCache({
+      clock,
+      load: async () => {
+        if (fail) throw new Error('database is gone')
+        return view('good page')
+      },
+      onError: (err) => errors.push(err),
+    })
+    const good = await cache.get()
+    fail = true
+    clock.advance(10_000)
+    const stale = await cache.get()
+    expect(stale.assets?.html.etag).toBe(good.assets?.html.etag)
+    expect(errors).toHaveLength(1)
+    clock.advance(4_999)
+    await cache.get()
+    expect(errors).toHaveLength(1)
   })
 })

@@ -255,8 +255,9 @@ export function addAccessCommands(program: Command, deps: AccessCommandDeps): vo
       .command('export')
       .description('write the whole (filtered) audit trail as JSON lines, oldest first'),
   ).action(async (_options: AuditOptions, command: Command) => {
-    // The parent `audit` command declares the same options; commander hands them to it.
-    const options = { ...command.parent?.opts(), ...command.opts() } as AuditOptions
+    // Commander gives options the parent `audit` also declares to the parent, wherever they
+    // stand on the command line; this command's own copies only hold defaults (for --help).
+    const options = { ...command.opts(), ...command.parent?.opts() } as AuditOptions
     await withConfigStore(options.config, async (store) => {
       let afterId: number | undefined
       for (;;) {

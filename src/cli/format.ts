@@ -27,6 +27,9 @@ export function formatApplyPlan(plan: ApplyPlan): string[] {
         `${c.before === undefined ? '+' : c.after === undefined ? '-' : '~'} on-call ${c.path}`,
     ),
     ...(plan.catalog ? formatPlan(plan.catalog, 'catalog entity', { summary: false }) : []),
+    ...(plan.statusPage ?? []).map(
+      (c) => `${c.before === null ? '+' : c.after === null ? '-' : '~'} status page`,
+    ),
   ]
   lines.push(
     formatPlanSummary([plan.channels, plan.monitors, ...(plan.catalog ? [plan.catalog] : [])]),

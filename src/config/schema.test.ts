@@ -33,6 +33,9 @@ describe('keelConfigSchema', () => {
       escalationPolicies: {},
       routes: { match: [] },
       escalation: { pollInterval: 5_000, ackLinkExpiry: 86_400_000 },
+      auth: {},
+      catalog: { entities: {}, imports: [] },
+      runbooks: { paths: [] },
     })
   })
 
@@ -238,6 +241,9 @@ describe('keelConfigJsonSchema', () => {
         'escalation',
         'checks',
         'statusPage',
+        'auth',
+        'catalog',
+        'runbooks',
       ].sort(),
     )
     expect(schema.additionalProperties).toBe(false)

@@ -80,7 +80,10 @@ function desired(): DesiredState {
     settings: { defaultChannels: [] },
     oncall: {
       users: { ann: { name: 'Ann', channels: ['pager-ann'] } },
+      teams: {},
+      schedules: {},
       escalationPolicies: { dba: { levels: [{ targets: [{ user: 'ann' }] }] } },
+      routes: {},
     },
     alerting,
   }

@@ -98,7 +98,7 @@ export function runCatalogContract(kind: StoreKind): void {
       expect((await catalog.listAllEntities(db)).map((e) => e.id)).toHaveLength(5)
     })
 
-    it('refuses no id twice: a second upsert of the same id replaces', async () => {
+    it('keeps one row per id: a second upsert replaces the first', async () => {
       await catalog.upsertEntity(store.db, { id: 'a', spec: spec(), source: 'api' }, t0)
       await catalog.upsertEntity(store.db, { id: 'a', spec: spec({ tier: 2 }), source: 'api' }, t0)
       expect(await catalog.listAllEntities(store.db)).toHaveLength(1)

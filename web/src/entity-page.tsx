@@ -199,7 +199,11 @@ export function EntityPage(props: { id: string; store: MonitorStore; search: URL
                 <li key={a.id}>
                   <Link href={`/catalog/${encodeURIComponent(a.id)}`}>{a.name}</Link>{' '}
                   <HealthChip health={a.health} />{' '}
-                  <span className="muted">via {[...a.path].reverse().slice(1).join(' → ')}</span>
+                  <span className="muted">
+                    {a.depth === 1
+                      ? 'directly'
+                      : `via ${a.path.slice(1, -1).reverse().join(' → ')}`}
+                  </span>
                 </li>
               ))}
             </ul>

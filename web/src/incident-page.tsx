@@ -334,11 +334,12 @@ function AlertItem(props: {
     setBusy(true)
     setError(undefined)
     try {
-      const answer = await api<{ silence: Silence }>(
+      const answer = await api<Silence | { silence: Silence }>(
         `/api/v1/alerts/${encodeURIComponent(alert.fingerprint)}/silence`,
         { method: 'POST', body: { duration: '2h', comment: `From incident #${incidentId}` } },
       )
-      setSilence(answer.silence)
+      // The API answers the silence itself; an answer wrapped as `{ silence }` is read too.
+      setSilence('silence' in answer ? answer.silence : answer)
     } catch (err) {
       setError(messageOf(err))
     } finally {

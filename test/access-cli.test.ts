@@ -1,0 +1,72 @@
+import { execFile } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+const keel = resolve('bin/keel.js')
+
+function run(
+  args: string[],
+  cwd: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    execFile(
+      process.execPath,
+      [keel, ...args],
+      { cwd, env: { ...process.env, KEEL_LOG_LEVEL: 'warn', USER: 'ops' }, timeout: 90_000 },
+      (error, stdout, stderr) =>
+        done({
+          code: error ? (typeof error.code === 'number' ? error.code : 1) : 0,
+          stdout,
+          stderr,
+        }),
+    )
+  })
+}
+
+describe('keel user, token and audit commands', () => {
+  let dir: string
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'keel-access-cli-'))
+    writeFileSync(
+      join(dir, 'keel.yaml'),
+      'server:\n  publicUrl: https://keel.example.org\nstore:\n  driver: sqlite\n  path: keel.db\n',
+    )
+  })
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+  it('adds a user with a one-time setup link, then shows and exports the audit trail', async () => {
+    const added = await run(
+      ['user', 'add', 'alice', '--role', 'responder', '--team', 'dba:responder'],
+      dir,
+    )
+    expect(added.stderr).toBe('')
+    expect(added.stdout).toContain('User alice (responder) created.')
+    expect(added.stdout).toMatch(/https:\/\/keel\.example\.org\/setup#[\w-]{43}\n/)
+
+    const bad = await run(['user', 'add', 'bob', '--team', 'dba:boss'], dir)
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toContain('--team must be <team>[:<role>]')
+
+    const token = await run(
+      ['token', 'create', '--name', 'ci', '--role', 'operator', '--team', 'dba'],
+      dir,
+    )
+    expect(token.stdout).toMatch(/keel_[\w-]{43}/)
+
+    const audit = await run(['audit', '--actor', 'cli:ops', '--since', '1h'], dir)
+    expect(audit.stdout.split('\n')[0]).toMatch(/^TIME\s+ACTOR\s+ACTION\s+OBJECT\s+SOURCE$/)
+    for (const action of ['user.create', 'user.setup-link', 'token.create']) {
+      expect(audit.stdout).toContain(action)
+    }
+
+    const exported = await run(['audit', 'export', '--object', 'user:alice'], dir)
+    const lines = exported.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { action: string; actor: string })
+    expect(lines.map((l) => l.action)).toEqual(['user.create', 'user.setup-link'])
+    expect(lines.every((l) => l.actor === 'cli:ops')).toBe(true)
+  }, 300_000)
+})
