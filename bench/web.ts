@@ -354,14 +354,10 @@ async function overviewBench(): Promise<void> {
       await pageTab.locator('[data-monitor]').first().waitFor({ timeout: 60_000 })
       // Page clock: milliseconds since the navigation started, as paint timings are.
       const first = (await pageTab.evaluate('performance.now()')) as number
-      const [fetchStart, fetchEnd] = (
-        await pageTab.evaluate(
-          `(performance.getEntriesByType('resource').find((e) => e.name.includes('/api/v1/monitors?')) ?? { startTime: NaN, responseEnd: NaN }).startTime + ',' + (performance.getEntriesByType('resource').find((e) => e.name.includes('/api/v1/monitors?')) ?? { responseEnd: NaN }).responseEnd`,
-        )
-      )
-        .toString()
-        .split(',')
-        .map(Number)
+      const timing = (await pageTab.evaluate(
+        `(() => { const e = performance.getEntriesByType('resource').find((r) => r.name.includes('/api/v1/monitors?')); return e ? e.startTime + ',' + e.responseEnd : 'NaN,NaN' })()`,
+      )) as string
+      const [fetchStart, fetchEnd] = timing.split(',').map(Number)
       // Polled from here: the UI's Content-Security-Policy forbids the eval waitForFunction uses.
       const loaded = async () => {
         const text = await pageTab.locator('[data-count="up"] .count-n').textContent()

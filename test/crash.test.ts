@@ -3,7 +3,7 @@ import { formatCrashReport, runCrashHarness } from './crash/harness.js'
 import { storeKinds } from './helpers/stores.js'
 
 // CI runs a bounded number of kills; `npm run test:crash` runs the full 50 per store.
-const kills = Number(process.env.CRASH_KILLS ?? 6)
+const kills = Number(process.env.CRASH_KILLS ?? 8)
 
 describe.each(storeKinds)('crash safety on $name', (kind) => {
   it.skipIf(kind.skipReason !== undefined)(
@@ -17,6 +17,6 @@ describe.each(storeKinds)('crash safety on $name', (kind) => {
       expect(report.notificationsMissing).toBe(0)
       expect(report.stepsFired).toBe(report.stepsExpected)
     },
-    600_000,
+    1_200_000,
   )
 })

@@ -369,7 +369,7 @@ describe.skipIf(!haveChromium)('incidents, on-call, silences and monitor forms i
     const d = await dark.newPage()
     watch(dark, d)
     await d.goto(`${keel.url}/incidents/${incidentIds.search}`)
-    await d.locator('[data-testid="timeline"] [data-kind="note"]').waitFor()
+    await d.locator('[data-testid="timeline"] [data-kind="note"]').first().waitFor()
     expect(await d.evaluate('document.documentElement.dataset.theme')).toBe('dark')
     await shot(d, 'incident-dark', true)
     await d.goto(`${keel.url}/oncall?schedule=office&weeks=1`)

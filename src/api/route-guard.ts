@@ -52,6 +52,8 @@ export const publicRoutes: readonly string[] = [
   '/monitors/:id/edit',
   '/catalog',
   '/catalog/:id',
+  '/runbooks',
+  '/runbooks/:name',
   '/assets/:file',
   '/favicon.svg',
   // The public status page and its summary and feeds (src/api/status-page-routes.ts): they show
@@ -66,6 +68,8 @@ export const publicRoutes: readonly string[] = [
   // One-time password setup links (src/api/user-routes.ts): the link's 256-bit token is the
   // credential, single use, 24 h. The setup page itself is a UI page like /login.
   '/setup',
+  // The audit trail page; its data comes from the admin-only GET /api/v1/audit.
+  '/audit',
   '/api/v1/setup',
   '/api/v1/setup/:token',
   // Which login methods exist, and the OpenID Connect redirect pair (src/api/oidc-routes.ts),

@@ -49,6 +49,7 @@ function view(overrides: Partial<StatusPageView> = {}): StatusPageView {
     url: 'https://status.example.org/status',
     generatedAt: now,
     status: 'partial_outage',
+    showIncidents: true,
     groups: [
       {
         name: 'Web & API',
@@ -160,6 +161,12 @@ describe('renderStatusHtml', () => {
     expect(html).toContain('We are &#60;investigating&#62;.')
     expect(html).toContain('Upgrade &#38; &#39;restart&#39;')
     expect(html).toContain('href="/status/feed.rss"')
+  })
+
+  it('leaves incident sections out when incidents are not shown', () => {
+    const html = renderStatusHtml(view({ showIncidents: false, activeIncidents: [] }))
+    expect(html).not.toContain('Past incidents')
+    expect(html).not.toContain('Active incidents')
   })
 
   it('loads nothing from elsewhere unless a logo URL says so', () => {

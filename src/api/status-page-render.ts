@@ -192,11 +192,13 @@ export function renderStatusHtml(view: StatusPageView): string {
     view.maintenance.length === 0
       ? ''
       : `<section aria-labelledby="maint"><h2 id="maint">Maintenance</h2>${view.maintenance.map(maintenanceHtml).join('\n')}</section>`
-  const past = `<section aria-labelledby="past"><h2 id="past">Past incidents</h2>${
-    view.pastIncidents.length === 0
-      ? '<p class="none-yet">No incidents reported recently.</p>'
-      : view.pastIncidents.map(incidentHtml).join('\n')
-  }</section>`
+  const past = !view.showIncidents
+    ? ''
+    : `<section aria-labelledby="past"><h2 id="past">Past incidents</h2>${
+        view.pastIncidents.length === 0
+          ? '<p class="none-yet">No incidents reported recently.</p>'
+          : view.pastIncidents.map(incidentHtml).join('\n')
+      }</section>`
   return `<!doctype html>
 <html lang="en">
 <head>

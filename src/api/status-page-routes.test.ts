@@ -319,6 +319,7 @@ describe('StatusPageCache', () => {
       generatedAt: 0,
       status: 'operational',
       groups: [],
+      showIncidents: true,
       activeIncidents: [],
       pastIncidents: [],
       maintenance: [],

@@ -63,6 +63,8 @@ export const uiPageUrls = [
   '/monitors/:id/edit',
   '/catalog',
   '/catalog/:id',
+  '/runbooks',
+  '/runbooks/:name',
 ] as const
 
 /**
@@ -129,7 +131,7 @@ export async function uiRoutes(app: FastifyInstance, options: UiRoutesOptions) {
     return send(request, reply, file, 'no-cache')
   }
 
-  for (const url of ['/', '/login', '/setup', '/monitors/:id', ...uiPageUrls]) {
+  for (const url of ['/', '/login', '/setup', '/audit', '/monitors/:id', ...uiPageUrls]) {
     app.route({
       method: ['GET', 'HEAD'],
       url,

@@ -117,6 +117,13 @@ describe('renderDiagramSvg', () => {
     expect(a).toBe(b)
   })
 
+  it('says how many entities a capped diagram leaves out', async () => {
+    const svg = await renderDiagramSvg(neighbourhoodOf(graph, 'db-main', 2, 3), nodes)
+    expect(xmlProblems(svg)).toEqual([])
+    expect(svg.match(/<g class="node/g)).toHaveLength(3)
+    expect(svg).toContain('>3 more entities not shown; choose a smaller depth</text>')
+  })
+
   it('draws a lone entity', async () => {
     const lone = buildCatalogGraph([entity('solo', 'endpoint-device')]).graph
     const svg = await renderDiagramSvg(

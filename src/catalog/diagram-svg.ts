@@ -103,15 +103,20 @@ export async function renderDiagramSvg(
     edges: edges.map((e, i) => ({ id: `e${i}`, sources: [e.from], targets: [e.to] })),
   }
   const graph = await elk.layout(input)
-  const width = Math.ceil((graph.width ?? 0) + margin * 2)
   const healthsShown = entityHealths.filter((h) => shown.some((id) => nodes.get(id)?.health === h))
   const height = Math.ceil((graph.height ?? 0) + margin * 2 + legendHeight)
+  const omittedNote = `${neighbourhood.omitted} more entities not shown; choose a smaller depth`
+  // The legend is measured like node text (about 7 px per character at 11 px).
+  const legendWidth =
+    healthsShown.reduce((sum, h) => sum + 24 + h.length * 7, 0) +
+    (neighbourhood.omitted > 0 ? 8 + omittedNote.length * 6 : 0)
+  const width = Math.ceil(Math.max((graph.width ?? 0) + margin * 2, legendWidth + margin * 2))
   const focus = nodes.get(neighbourhood.focus)
   const title = `Dependencies of ${focus?.name ?? neighbourhood.focus}`
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-labelledby="keel-diagram-title keel-diagram-desc" font-family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif">`,
     `<title id="keel-diagram-title">${escapeXml(title)}</title>`,
-    `<desc id="keel-diagram-desc">${escapeXml(`${shown.length} entities and ${edges.length} dependsOn links; arrows point from an entity to what it depends on.`)}</desc>`,
+    `<desc id="keel-diagram-desc">${escapeXml(`${shown.length} entities and ${edges.length} dependsOn links${neighbourhood.omitted > 0 ? ` (${neighbourhood.omitted} more not shown)` : ''}; arrows point from an entity to what it depends on.`)}</desc>`,
     '<defs><marker id="keel-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0 0L10 5L0 10z" fill="#94a3b8"/></marker></defs>',
     '<g class="edges" fill="none" stroke="#94a3b8" stroke-width="1.5">',
   ]
@@ -158,6 +163,9 @@ export async function renderDiagramSvg(
       `<text x="${legendX + 16}" y="${legendY + 10}" fill="#64748b">${health}</text>`,
     )
     legendX += 24 + health.length * 7
+  }
+  if (neighbourhood.omitted > 0) {
+    out.push(`<text x="${legendX + 8}" y="${legendY + 10}" fill="#64748b">${omittedNote}</text>`)
   }
   out.push('</g>', '</svg>')
   return `${out.filter((line) => line !== '').join('\n')}\n`

@@ -94,6 +94,17 @@ function keyText(key: unknown): string {
   return isScalar(key) ? String(key.value) : String(key)
 }
 
+// `a: &x [*x]` is valid YAML and becomes an array that contains itself.
+function containsItself(value: unknown, open = new Set<object>()): boolean {
+  if (typeof value !== 'object' || value === null) return false
+  if (open.has(value)) return true
+  open.add(value)
+  const children = Array.isArray(value) ? value : Object.values(value)
+  const cyclic = children.some((child) => containsItself(child, open))
+  open.delete(value)
+  return cyclic
+}
+
 /** How far a path reaches into one document, and the offset of the deepest node it reached. */
 function reach(
   doc: Document,
@@ -218,6 +229,15 @@ function parseSources(texts: readonly SourceText[], env: Env, baseDir?: string):
         file,
         path: '',
         message: error instanceof Error ? error.message : String(error),
+      })
+      continue
+    }
+    if (containsItself(value)) {
+      issues.push({
+        file,
+        path: '',
+        message:
+          'an alias (*name) is used inside the node its anchor (&name) marks, making an endless loop; copy the values instead',
       })
       continue
     }

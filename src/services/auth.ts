@@ -110,7 +110,9 @@ export async function createApiToken(
   }
   const now = deps.clock.now()
   if (input.expiresAt !== undefined && input.expiresAt <= now) {
-    throw new InputError('token expiresAt must be in the future')
+    throw new InputError(
+      'token expiry (expiresAt) must be in the future; omit it for a token that does not expire',
+    )
   }
   const id = randomUUID()
   const token = `${prefix}${randomBytes(32).toString('base64url')}`

@@ -16,6 +16,7 @@ import {
   type MonitorStateName,
 } from '../core/catalog/index.js'
 import { ConflictError, InputError, NotFoundError } from '../core/errors.js'
+import { listAlerts } from '../store/alerts.js'
 import { appendAudit } from '../store/audit.js'
 import {
   deleteEntity,
@@ -178,6 +179,9 @@ export async function catalogImpact(
 /** The largest diagram depth accepted: beyond it a neighbourhood is most of any catalog. */
 export const maxDiagramDepth = 5
 
+/** The most entities one diagram shows; the nearest are kept and the rest counted. */
+export const maxDiagramNodes = 60
+
 /** The diagram of an entity's neighbourhood to `depth` links, as SVG or Mermaid text. */
 export async function catalogDiagram(
   ctx: Pick<ServiceContext, 'db'>,
@@ -192,7 +196,7 @@ export async function catalogDiagram(
   }
   const snap = await snapshot(ctx.db)
   if (!snap.graph.entities.has(id)) throw new NotFoundError(`catalog entity ${id} does not exist`)
-  const neighbourhood = neighbourhoodOf(snap.graph, id, options.depth)
+  const neighbourhood = neighbourhoodOf(snap.graph, id, options.depth, maxDiagramNodes)
   const nodes = new Map<string, DiagramNode>()
   for (const nodeId of neighbourhood.ids) {
     const e = snap.graph.entities.get(nodeId)
@@ -383,4 +387,28 @@ export async function importBackstageFile(
   }
   await ctx.db.transaction().execute(run)
   return result
+}
+
+/** What the alert pipeline needs for the root-cause decision: the graph and what is down now. */
+export interface DependencyContext {
+  graph: CatalogGraph
+  /** Entities whose monitors roll up to `down`, or that a firing alert names. */
+  downEntities: Set<string>
+}
+
+/**
+ * Reads the catalog graph and the entities that are down now, for `probableRootCause` and
+ * `groupByRootCause` (src/core/catalog): an entity is down when its monitors roll up to `down` or
+ * a firing alert names it by its `entity` (else `service`) label.
+ */
+export async function loadDependencyContext(db: Executor): Promise<DependencyContext> {
+  const snap = await snapshot(db)
+  const downEntities = new Set(
+    [...snap.health].filter(([, health]) => health === 'down').map(([id]) => id),
+  )
+  for (const alert of await listAlerts(db, { status: 'firing', limit: 100_000 })) {
+    const id = entityOfLabels(alert.labels)
+    if (id !== undefined && snap.graph.entities.has(id)) downEntities.add(id)
+  }
+  return { graph: snap.graph, downEntities }
 }

@@ -97,6 +97,16 @@ function text(value: unknown, field: string, required: boolean): string | undefi
   return trimmed
 }
 
+/** The fields of an incident a person changes, as the audit trail's before/after snapshot. */
+function auditedIncident(incident: Incident) {
+  return {
+    status: incident.status,
+    severity: incident.severity,
+    ...(incident.assignee !== undefined ? { assignee: incident.assignee } : {}),
+    roles: incident.roles,
+  }
+}
+
 /**
  * Applies one event to an incident for the acting person, in one transaction: the state machine
  * decides, an illegal change is a ConflictError with its reason (HTTP 409), and a legal one is
@@ -123,7 +133,12 @@ async function changeIncident(
       objectType: 'incident',
       objectId: String(incident.id),
       ...(ctx.actor.source ? { source: ctx.actor.source } : {}),
-      details: { ...details, status: result.incident.status },
+      details: {
+        ...details,
+        status: result.incident.status,
+        before: auditedIncident(incident),
+        after: auditedIncident(result.incident),
+      },
     })
     return result.incident
   })

@@ -369,8 +369,102 @@ export async function receiveIngest(
   }
   const parsed = format.parse(body, { now, integration })
   if (!parsed.ok) return { outcome: 'rejected', issues: parsed.issues }
-  const accepted = await applyIngestItems(deps, integration, format.name, parsed.items, now)
+  const accepted = await committerFor(deps.db).submit({
+    deps,
+    integration,
+    kind: format.name,
+    items: parsed.items,
+    now,
+  })
   return { outcome: 'accepted', accepted }
+}
+
+interface IngestWork {
+  deps: { db: Db; publicUrl?: string }
+  integration: Integration
+  kind: string
+  items: readonly IngestItem[]
+  now: number
+}
+
+interface QueuedWork extends IngestWork {
+  resolve(accepted: IngestAccepted): void
+  reject(error: unknown): void
+}
+
+/**
+ * Group commit for ingest: requests that arrive while a transaction is committing wait and then
+ * commit together in the next one, each answered only after that commit (so still durable
+ * before its 2xx). One BEGIN/COMMIT, one pipeline setup and one WAL write for many events. If a
+ * batch fails, its requests are retried one transaction each, so a request that cannot be
+ * applied fails alone and the others are not lost.
+ */
+export class IngestCommitter {
+  private queue: QueuedWork[] = []
+  private running = false
+  /** Transactions committed (or tried), for tests and metrics. */
+  transactions = 0
+
+  constructor(
+    private readonly db: Db,
+    private readonly maxBatch = 256,
+  ) {}
+
+  /** Applies one request's items in the next group transaction; resolves after its commit. */
+  submit(work: IngestWork): Promise<IngestAccepted> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ ...work, resolve, reject })
+      if (!this.running) void this.drain()
+    })
+  }
+
+  private async drain(): Promise<void> {
+    this.running = true
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, this.maxBatch)
+        await this.commit(batch)
+      }
+    } finally {
+      this.running = false
+    }
+  }
+
+  private async commit(batch: QueuedWork[]): Promise<void> {
+    let results: IngestAccepted[]
+    this.transactions++
+    try {
+      results = await this.db.transaction().execute(async (trx) => {
+        // One sorted lock of every fingerprint first, so two nodes' batches cannot deadlock.
+        await lockAlertFingerprints(
+          trx,
+          batch.flatMap((work) => work.items.map((i) => i.fingerprint)),
+        )
+        const out: IngestAccepted[] = []
+        for (const work of batch) out.push(await applyIngestItemsIn(trx, work))
+        return out
+      })
+    } catch (error) {
+      if (batch.length === 1) {
+        batch[0]?.reject(error)
+        return
+      }
+      for (const work of batch) await this.commit([work])
+      return
+    }
+    batch.forEach((work, i) => work.resolve(results[i] as IngestAccepted))
+  }
+}
+
+const committers = new WeakMap<Db, IngestCommitter>()
+
+function committerFor(db: Db): IngestCommitter {
+  let committer = committers.get(db)
+  if (!committer) {
+    committer = new IngestCommitter(db)
+    committers.set(db, committer)
+  }
+  return committer
 }
 
 /**
@@ -384,69 +478,75 @@ export async function applyIngestItems(
   items: readonly IngestItem[],
   now: number,
 ): Promise<IngestAccepted> {
+  return deps.db
+    .transaction()
+    .execute((trx) => applyIngestItemsIn(trx, { deps, integration, kind, items, now }))
+}
+
+/** `applyIngestItems` inside a transaction the caller holds (the group committer's). */
+async function applyIngestItemsIn(trx: Executor, work: IngestWork): Promise<IngestAccepted> {
+  const { deps, integration, kind, items, now } = work
   const source = `${integration.kind}:${integration.id}`
-  return deps.db.transaction().execute(async (trx) => {
-    await lockAlertFingerprints(
-      trx,
-      items.map((i) => i.fingerprint),
-    )
-    const events: AlertEvent[] = []
-    // Per item: the index of its event, or undefined when it was dropped.
-    const slots: (number | undefined)[] = []
-    for (const item of items) {
-      const event = await eventFor(trx, item, integration.labels, source)
-      slots.push(event ? events.push(event) - 1 : undefined)
-    }
-    const processed = await processAlertEvents(trx, events, {
-      now,
-      ...(deps.publicUrl ? { publicUrl: deps.publicUrl } : {}),
-    })
-    const statuses = items.map((item, i) => {
-      const slot = slots[i]
-      if (slot === undefined) return 'dropped'
-      if (item.action === 'acknowledge') return 'acknowledged'
-      return processed[slot]?.change ?? 'unchanged'
-    })
-    const expiring: AlertExpiry[] = []
-    const notExpiring: string[] = []
-    for (const item of items) {
-      if (item.action === 'fire' && item.endsAt !== undefined) {
-        expiring.push({
-          fingerprint: item.fingerprint,
-          integrationId: integration.id,
-          endsAt: item.endsAt,
-        })
-      } else if (item.action !== 'acknowledge') {
-        notExpiring.push(item.fingerprint)
-      }
-    }
-    // Only kinds with a format that schedules ends can meet a scheduled alert (PagerDuty's
-    // fingerprints are made of its own integration and dedup key); the others skip the delete.
-    if (kindsWithEnds.has(integration.kind)) {
-      await clearAlertExpiries(
-        trx,
-        notExpiring.filter((f) => !expiring.some((e) => e.fingerprint === f)),
-      )
-    }
-    await setAlertExpiries(trx, expiring)
-    const inbox: IngestEventInput[] = items.map((item, i) => ({
-      integrationId: integration.id,
-      receivedAt: now,
-      kind,
-      payload: item.payload,
-      ...(item.dedupKey !== undefined ? { dedupKey: item.dedupKey } : {}),
-      fingerprint: item.fingerprint,
-      status: statuses[i] ?? 'unchanged',
-    }))
-    await insertIngestEvents(trx, inbox)
-    return {
-      events: items.map((item, i) => ({
-        fingerprint: item.fingerprint,
-        ...(item.dedupKey !== undefined ? { dedupKey: item.dedupKey } : {}),
-        status: statuses[i] ?? 'unchanged',
-      })),
-    }
+  await lockAlertFingerprints(
+    trx,
+    items.map((i) => i.fingerprint),
+  )
+  const events: AlertEvent[] = []
+  // Per item: the index of its event, or undefined when it was dropped.
+  const slots: (number | undefined)[] = []
+  for (const item of items) {
+    const event = await eventFor(trx, item, integration.labels, source)
+    slots.push(event ? events.push(event) - 1 : undefined)
+  }
+  const processed = await processAlertEvents(trx, events, {
+    now,
+    ...(deps.publicUrl ? { publicUrl: deps.publicUrl } : {}),
   })
+  const statuses = items.map((item, i) => {
+    const slot = slots[i]
+    if (slot === undefined) return 'dropped'
+    if (item.action === 'acknowledge') return 'acknowledged'
+    return processed[slot]?.change ?? 'unchanged'
+  })
+  const expiring: AlertExpiry[] = []
+  const notExpiring: string[] = []
+  for (const item of items) {
+    if (item.action === 'fire' && item.endsAt !== undefined) {
+      expiring.push({
+        fingerprint: item.fingerprint,
+        integrationId: integration.id,
+        endsAt: item.endsAt,
+      })
+    } else if (item.action !== 'acknowledge') {
+      notExpiring.push(item.fingerprint)
+    }
+  }
+  // Only kinds with a format that schedules ends can meet a scheduled alert (PagerDuty's
+  // fingerprints are made of its own integration and dedup key); the others skip the delete.
+  if (kindsWithEnds.has(integration.kind)) {
+    await clearAlertExpiries(
+      trx,
+      notExpiring.filter((f) => !expiring.some((e) => e.fingerprint === f)),
+    )
+  }
+  await setAlertExpiries(trx, expiring)
+  const inbox: IngestEventInput[] = items.map((item, i) => ({
+    integrationId: integration.id,
+    receivedAt: now,
+    kind,
+    payload: item.payload,
+    ...(item.dedupKey !== undefined ? { dedupKey: item.dedupKey } : {}),
+    fingerprint: item.fingerprint,
+    status: statuses[i] ?? 'unchanged',
+  }))
+  await insertIngestEvents(trx, inbox)
+  return {
+    events: items.map((item, i) => ({
+      fingerprint: item.fingerprint,
+      ...(item.dedupKey !== undefined ? { dedupKey: item.dedupKey } : {}),
+      status: statuses[i] ?? 'unchanged',
+    })),
+  }
 }
 
 async function eventFor(

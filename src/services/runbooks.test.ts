@@ -13,6 +13,7 @@ import { listRunSteps } from '../store/runbooks.js'
 import type { Actor, ServiceContext } from './context.js'
 import {
   approveRunbookRun,
+  cancelRunbookRun,
   RunOutputHub,
   startAutoRemediation,
   startRunbookRun,
@@ -52,6 +53,19 @@ run: |
   echo started
   wait
 timeout: 300ms
+\`\`\`
+`,
+  'hang.md': `---
+title: Hang
+parameters: [{ name: PIDFILE, required: true }]
+---
+## Step: hang — Hang until cancelled
+\`\`\`keel-command
+run: |
+  sleep 60 &
+  echo $! > "$PIDFILE"
+  wait
+timeout: 60s
 \`\`\`
 `,
   'tree.md': `---
@@ -196,6 +210,26 @@ describe('running runbooks with real commands', () => {
     expect(run.reason).toContain('timed out after 300 ms')
     const child = Number(readFileSync(pidfile, 'utf8'))
     expect(alive(child)).toBe(false)
+    rmSync(work, { recursive: true, force: true })
+  })
+
+  it('cancelling a run kills the command it is running', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'keel-hang-'))
+    const pidfile = join(work, 'pid')
+    const started = await startRunbookRun(ctx(alice), settings, 'hang', {
+      params: { PIDFILE: pidfile },
+    })
+    if (started.dryRun) throw new Error('expected a run')
+    for (let i = 0; i < 500 && !existsSync(pidfile); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+    const child = Number(readFileSync(pidfile, 'utf8'))
+    await cancelRunbookRun(ctx(actor('bob', 'responder')), started.run.id, 'wrong host')
+    const run = await started.settled
+    expect(run).toMatchObject({ status: 'cancelled', reason: 'wrong host' })
+    expect(alive(child)).toBe(false)
+    const [step] = await listRunSteps(store.db, run.id)
+    expect(step).toMatchObject({ stepId: 'hang', status: 'failed', summary: 'killed by SIGKILL' })
     rmSync(work, { recursive: true, force: true })
   })
 

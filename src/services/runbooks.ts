@@ -595,19 +595,30 @@ export async function cancelRunbookRun(
   }
   const text =
     typeof reason === 'string' && reason !== '' ? reason : `cancelled by ${ctx.actor.name}`
-  return applyAndStore(ctx, run, runbook, { kind: 'cancel', reason: text }, async (trx) => {
-    await audit(trx, ctx, 'runbook.cancel', run.id, { reason: text })
-  })
+  const cancelled = await applyAndStore(
+    ctx,
+    run,
+    runbook,
+    { kind: 'cancel', reason: text },
+    async (trx) => {
+      await audit(trx, ctx, 'runbook.cancel', run.id, { reason: text })
+    },
+  )
+  // A command this process runs for the run is stopped: its process group is killed.
+  driving.get(run.id)?.abort()
+  return cancelled
 }
 
-// Runs this process is driving, so one run's automatic steps never execute twice at once.
-const driving = new Set<number>()
+// Runs this process is driving, so one run's automatic steps never execute twice at once, and
+// how to stop the step each is executing when the run is cancelled.
+const driving = new Map<number, AbortController>()
 
 async function executeStep(
   settings: RunbookSettings,
   run: StoredRunbookRun,
   runbook: Runbook,
   step: CommandStep | HttpStep,
+  signal: AbortSignal,
 ): Promise<{ outcome: StepOutcome & { kind: 'executed' }; record: Partial<StoredRunStep> }> {
   const emit = (chunk: string) =>
     settings.hub.emit({ type: 'output', runId: run.id, step: step.id, chunk })
@@ -619,6 +630,7 @@ async function executeStep(
       timeoutMs: step.timeoutMs,
       ...(settings.cwd !== undefined ? { cwd: settings.cwd } : {}),
       onOutput: emit,
+      signal,
     })
     const summary = result.spawnError
       ? `could not start ${shellPath(runbook.shell)}: ${result.spawnError}`
@@ -678,7 +690,8 @@ export async function driveRun(
   runId: number,
 ): Promise<StoredRunbookRun> {
   if (settings === undefined || driving.has(runId)) return loadRun(ctx.db, runId)
-  driving.add(runId)
+  const abort = new AbortController()
+  driving.set(runId, abort)
   try {
     for (;;) {
       const run = await loadRun(ctx.db, runId)
@@ -697,11 +710,14 @@ export async function driveRun(
         startedAt,
       })
       settings.hub.emit({ type: 'step', runId, step: step.id, status: 'running' })
-      const { outcome, record } = await executeStep(settings, run, runbook, step)
+      const { outcome, record } = await executeStep(settings, run, runbook, step, abort.signal)
       const status = outcome.ok ? 'done' : 'failed'
       await finishRunStep(ctx.db, rowId, { status, finishedAt: ctx.clock.now(), ...record })
       settings.hub.emit({ type: 'step', runId, step: step.id, status, summary: outcome.summary })
       const keel: ServiceContext = { ...ctx, actor: { ...ctx.actor, name: 'keel' } }
+      const current = await loadRun(ctx.db, runId)
+      // Cancelled (or otherwise moved) while the step ran: the step row keeps what it did.
+      if (current.status !== run.status || current.currentStep !== run.currentStep) continue
       await applyAndStore(
         keel,
         run,

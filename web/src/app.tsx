@@ -8,6 +8,7 @@ import { catalogPage } from './catalog-page'
 import { opsPage } from './ops-routes'
 import { OverviewPage } from './overview-page'
 import { SetupPage } from './setup-page'
+import { AuditPage } from './audit-page'
 import { Link, navigate, useLocation } from './router'
 import { Shortcuts } from './shortcuts'
 import { useTheme } from './theme'
@@ -87,6 +88,8 @@ function Shell(props: {
     page = ops
   } else if (catalog) {
     page = catalog
+  } else if (pathname === '/audit') {
+    page = <AuditPage session={props.session} />
   } else if (monitorMatch) {
     const id = decodeURIComponent(monitorMatch[1] as string)
     page = (

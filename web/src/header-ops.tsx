@@ -12,6 +12,7 @@ const pages = [
   { href: '/incidents', label: 'Incidents', match: (p: string) => p.startsWith('/incidents') },
   { href: '/oncall', label: 'On-call', match: (p: string) => p.startsWith('/oncall') },
   { href: '/catalog', label: 'Catalog', match: (p: string) => p.startsWith('/catalog') },
+  { href: '/runbooks', label: 'Runbooks', match: (p: string) => p.startsWith('/runbooks') },
   { href: '/silences', label: 'Silences', match: (p: string) => p.startsWith('/silences') },
   {
     href: '/maintenance',

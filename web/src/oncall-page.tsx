@@ -11,7 +11,6 @@ const dayLabel = new Intl.DateTimeFormat(undefined, {
   day: 'numeric',
   month: 'short',
 })
-const timeLabel = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' })
 const dateTimeLabel = new Intl.DateTimeFormat(undefined, {
   weekday: 'short',
   day: 'numeric',
@@ -241,7 +240,7 @@ function ScheduleCalendar(props: {
           {gaps.length} gap{gaps.length === 1 ? '' : 's'} with nobody on call:{' '}
           {gaps
             .slice(0, 5)
-            .map((g) => `${dateTimeLabel.format(g.start)} – ${timeLabel.format(g.end)}`)
+            .map((g) => `${dateTimeLabel.format(g.start)} – ${dateTimeLabel.format(g.end)}`)
             .join('; ')}
           {gaps.length > 5 ? '; …' : ''}
         </p>

@@ -4,6 +4,7 @@ import { IncidentsPage } from './incidents-page'
 import { MonitorForm } from './monitor-form'
 import type { MonitorStore } from './monitor-store'
 import { OncallPage } from './oncall-page'
+import { RunbookPage, RunbooksPage } from './runbook-page'
 import { MaintenancePage, SilencesPage } from './silences-page'
 import type { Session } from './types'
 
@@ -24,6 +25,12 @@ export function opsPage(props: {
   if (incident) {
     const id = decodeURIComponent(incident[1] as string)
     return <IncidentPage key={id} id={id} session={session} />
+  }
+  if (path === '/runbooks') return <RunbooksPage search={search} />
+  const runbook = /^\/runbooks\/([^/]+)$/.exec(path)
+  if (runbook) {
+    const name = decodeURIComponent(runbook[1] as string)
+    return <RunbookPage key={name} name={name} session={session} search={search} />
   }
   if (path === '/oncall') return <OncallPage search={search} />
   if (path === '/silences') return <SilencesPage session={session} />

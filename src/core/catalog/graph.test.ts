@@ -114,6 +114,13 @@ describe('neighbourhoodOf', () => {
     expect(neighbourhoodOf(graph, focus, depth).ids).toEqual(ids)
   })
 
+  it('keeps the nearest entities when capped, and counts the rest', () => {
+    const capped = neighbourhoodOf(graph, 'db-main', 2, 4)
+    expect(capped.ids).toEqual(['api', 'batch', 'cache', 'db-main'])
+    expect(capped.omitted).toBe(2)
+    expect(neighbourhoodOf(graph, 'db-main', 2).omitted).toBe(0)
+  })
+
   it('keeps the links between the entities it holds', () => {
     expect(neighbourhoodOf(graph, 'api', 1).edges).toEqual([
       { from: 'api', to: 'cache' },

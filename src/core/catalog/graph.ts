@@ -171,16 +171,31 @@ export interface Neighbourhood {
   ids: string[]
   /** `dependsOn` links between those ids, `from` depending on `to`, sorted. */
   edges: { from: string; to: string }[]
+  /** Entities within the depth left out to stay under `maxNodes` (the furthest go first). */
+  omitted: number
 }
 
-/** The neighbourhood of `focus`: upstream and downstream entities up to `depth` links away. */
-export function neighbourhoodOf(graph: CatalogGraph, focus: string, depth: number): Neighbourhood {
-  const ids = new Set([focus])
+/**
+ * The neighbourhood of `focus`: upstream and downstream entities up to `depth` links away, at
+ * most `maxNodes` of them (nearest first, then by id), since a diagram of a database with
+ * hundreds of dependents is unreadable and slow to lay out.
+ */
+export function neighbourhoodOf(
+  graph: CatalogGraph,
+  focus: string,
+  depth: number,
+  maxNodes = Infinity,
+): Neighbourhood {
+  const reached = new Map<string, number>()
   for (const direction of ['dependencies', 'dependents'] as const)
-    for (const reached of walkGraph(graph, focus, direction, depth)) ids.add(reached.id)
+    for (const entry of walkGraph(graph, focus, direction, depth))
+      reached.set(entry.id, Math.min(entry.depth, reached.get(entry.id) ?? Infinity))
+  const ranked = [...reached].sort(([a, da], [b, db]) => da - db || byCodeUnit(a, b))
+  const kept = ranked.slice(0, Math.max(0, maxNodes - 1)).map(([id]) => id)
+  const ids = new Set([focus, ...kept])
   const edges: { from: string; to: string }[] = []
   const sorted = [...ids].sort(byCodeUnit)
   for (const from of sorted)
     for (const to of graph.dependencies.get(from) ?? []) if (ids.has(to)) edges.push({ from, to })
-  return { focus, ids: sorted, edges }
+  return { focus, ids: sorted, edges, omitted: ranked.length - kept.length }
 }

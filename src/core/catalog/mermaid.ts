@@ -64,5 +64,7 @@ export function mermaidDiagram(
     if (nodes.has(edge.from) && nodes.has(edge.to))
       lines.push(`  ${mermaidId(edge.from)} --> ${mermaidId(edge.to)}`)
   }
+  if (neighbourhood.omitted > 0)
+    lines.push(`  %% ${neighbourhood.omitted} more entities not shown; ask for a smaller depth`)
   return `${lines.join('\n')}\n`
 }

@@ -149,3 +149,16 @@ Not a step.
     expect(result.ok && result.runbook.steps.map((s) => s.id)).toEqual(['a'])
   })
 })
+
+describe('keel-checklist blocks', () => {
+  it('adds items and a jump to a checklist step', () => {
+    const result = parse(
+      `${front()}## Step: a — A\n- [ ] one\n\`\`\`keel-checklist\nitems: [two]\nnext: c\n\`\`\`\n## Step: b\n## Step: c\n`,
+    )
+    expect(result.ok && result.runbook.steps[0]).toMatchObject({
+      kind: 'checklist',
+      items: ['one', 'two'],
+      next: 'c',
+    })
+  })
+})

@@ -103,6 +103,8 @@ describe('component status and bars', () => {
   it('never rounds a failure up to 100 %', () => {
     expect(formatUptime(0.99999)).toBe('99.99 %')
     expect(formatUptime(1)).toBe('100.00 %')
+    expect(formatUptime(0.29)).toBe('29.00 %')
+    expect(formatUptime(0.57)).toBe('57.00 %')
     expect(formatUptime(undefined)).toBe('no data')
   })
 })

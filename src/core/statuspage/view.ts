@@ -132,6 +132,8 @@ export interface StatusPageView {
   generatedAt: Instant
   status: OverallStatus
   groups: PublicGroup[]
+  /** Whether the page lists incidents at all (`statusPage.showIncidents`). */
+  showIncidents: boolean
   activeIncidents: PublicIncident[]
   pastIncidents: PublicIncident[]
   maintenance: PublicMaintenance[]
@@ -233,7 +235,8 @@ export function uptimeLevel(uptime: number | undefined): UptimeLevel {
 export function formatUptime(uptime: number | undefined): string {
   if (uptime === undefined) return 'no data'
   const percent = uptime * 100
-  const text = (Math.floor(percent * 100) / 100).toFixed(2)
+  // The epsilon undoes binary float error (0.29 * 100 is 28.999…), not a real shortfall.
+  const text = (Math.floor(percent * 100 + 1e-6) / 100).toFixed(2)
   return `${text} %`
 }
 
@@ -414,6 +417,7 @@ export function buildStatusPageView(inputs: StatusPageInputs): StatusPageView {
     generatedAt: now,
     status: overallStatus(statuses),
     groups,
+    showIncidents: config.showIncidents,
     activeIncidents: incidents.filter((i) => i.status !== 'resolved'),
     pastIncidents: incidents.filter(
       (i) => i.status === 'resolved' && (i.resolvedAt ?? i.startedAt) >= historyFrom,
