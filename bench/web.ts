@@ -12,7 +12,7 @@
  *    row (first meaningful paint) and all rows loaded.
  *
  * Options (environment): BENCH_SECONDS=10, BENCH_CONNECTIONS=32, BENCH_COMPONENTS=50,
- * BENCH_MONITORS=20000.
+ * BENCH_MONITORS=20000, BENCH_PARTS=status,overview (which parts to run).
  */
 import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
@@ -38,6 +38,7 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 10)
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32)
 const componentCount = Number(process.env.BENCH_COMPONENTS ?? 50)
 const monitorCount = Number(process.env.BENCH_MONITORS ?? 20_000)
+const parts = (process.env.BENCH_PARTS ?? 'status,overview').split(',').map((p) => p.trim())
 const target = 5_000
 const day = 86_400_000
 const clock = { now: () => Date.now() }
@@ -395,5 +396,5 @@ async function overviewBench(): Promise<void> {
   drop()
 }
 
-await statusPageBench()
-await overviewBench()
+if (parts.includes('status')) await statusPageBench()
+if (parts.includes('overview')) await overviewBench()

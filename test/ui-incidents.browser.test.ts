@@ -285,7 +285,9 @@ describe.skipIf(!haveChromium)('incidents, on-call, silences and monitor forms i
     await page.getByLabel('Starts').fill('2030-01-05T02:00')
     await page.getByLabel('Ends').fill('2030-01-05T01:00')
     await page.getByRole('button', { name: 'Create window' }).click()
-    await page.getByRole('alert').waitFor()
+    await expect
+      .poll(() => page.locator('[data-field-error="mw-end"]').textContent())
+      .toContain('must be after')
     await page.getByLabel('Ends').fill('2030-01-05T04:00')
     await page.getByRole('button', { name: 'Create window' }).click()
     const window = page.locator('[data-window][data-state="scheduled"]', {

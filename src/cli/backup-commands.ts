@@ -2,11 +2,8 @@ import { writeFile } from 'node:fs/promises'
 import type { Command, Option } from 'commander'
 import { backupStore, restoreStore, type BackupReport } from '../services/backup.js'
 import { exportConfig } from '../services/export.js'
-import { openStore, type Store } from '../store/dialect.js'
-import { secretBoxFrom, withSecrets } from '../store/secrets.js'
-import { resolveSecretKey } from '../services/ack-links.js'
-import { secretFieldsOf } from '../config/redact.js'
-import { loadConfigOrThrow, secretKeyPath } from './start-keel.js'
+import type { Store } from '../store/dialect.js'
+import { loadConfigOrThrow } from './start-keel.js'
 
 /** What the backup, restore and export commands borrow from `main.ts`. */
 export interface BackupCommandDeps {
@@ -64,19 +61,10 @@ export function addBackupCommands(program: Command, deps: BackupCommandDeps): vo
     .option('--all', 'also include objects that came from keel.yaml files')
     .option('-o, --output <file>', 'write to a file instead of standard output')
     .action(async (options: { config: string; all?: boolean; output?: string }) => {
-      const loaded = await loadConfigOrThrow(options.config, process.env)
-      const store = await openStore(loaded.config.store)
-      let text: string
-      try {
-        // Open the sealed secrets, so each field of an object secret (headers) gets its own name.
-        const keyPath = secretKeyPath(loaded.config, options.config)
-        const secret = await resolveSecretKey({ env: process.env, keyPath })
-        const source = secret.source === 'env' ? 'KEEL_SECRET_KEY' : `secret key file ${keyPath}`
-        withSecrets(store, secretBoxFrom(secret.key, source), secretFieldsOf)
-        text = await exportConfig(store.db, { all: options.all ?? false })
-      } finally {
-        await store.close()
-      }
+      // withStore opens the sealed secrets, so each field of an object secret gets its own name.
+      const text = await deps.withStore(options.config, (store) =>
+        exportConfig(store.db, { all: options.all ?? false }),
+      )
       if (options.output) await writeFile(options.output, text)
       else process.stdout.write(text)
     })

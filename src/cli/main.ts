@@ -25,6 +25,7 @@ import {
   loadConfigOrThrow,
   startKeel,
   systemClock,
+  useStoreSecrets,
   type RunningKeel,
 } from './start-keel.js'
 
@@ -54,6 +55,7 @@ async function withStore<T>(
   const loaded = await loadConfigOrThrow(configPath, process.env)
   const store = await openStore(loaded.config.store)
   try {
+    await useStoreSecrets(store, loaded.config, configPath, process.env)
     return await fn(store)
   } finally {
     await store.close()
@@ -177,6 +179,7 @@ function buildProgram(): Command {
       out(
         `${path} is valid: ${Object.keys(monitors).length} monitors, ${Object.keys(channels).length} channels`,
       )
+      for (const warning of loaded.catalog?.warnings ?? []) out(`warning: ${warning}`)
     })
 
   program

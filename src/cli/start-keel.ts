@@ -101,6 +101,23 @@ export function secretKeyPath(config: KeelConfig, configPath: string): string {
   return join(dir, 'keel.key')
 }
 
+/**
+ * Makes `store` seal secrets on write and open them on read, with the at-rest key derived from
+ * `KEEL_SECRET_KEY` or the key file; returns the root key (it also signs links).
+ */
+export async function useStoreSecrets(
+  store: Store,
+  config: KeelConfig,
+  configPath: string,
+  env: Record<string, string | undefined>,
+): Promise<{ key: Uint8Array; source: 'env' | 'file' }> {
+  const keyPath = secretKeyPath(config, configPath)
+  const secret = await resolveSecretKey({ env, keyPath })
+  const source = secret.source === 'env' ? 'KEEL_SECRET_KEY' : `secret key file ${keyPath}`
+  withSecrets(store, secretBoxFrom(secret.key, source), secretFieldsOf)
+  return secret
+}
+
 /** Loads a config or throws ConfigLoadError with every issue. */
 export async function loadConfigOrThrow(
   configPath: string,
@@ -122,17 +139,7 @@ export async function startKeel(options: StartKeelOptions): Promise<RunningKeel>
   let config = loaded.config
   setRefusePrivateTargets(config.checks.refusePrivateTargets)
   const store = await openStore(config.store)
-  const keyPath = secretKeyPath(config, options.configPath)
-  const secret = await resolveSecretKey({ env: options.env, keyPath })
-  // Secrets in monitor and channel specs are sealed with a key derived from the same root key.
-  withSecrets(
-    store,
-    secretBoxFrom(
-      secret.key,
-      secret.source === 'env' ? 'KEEL_SECRET_KEY' : `secret key file ${keyPath}`,
-    ),
-    secretFieldsOf,
-  )
+  const secret = await useStoreSecrets(store, config, options.configPath, options.env)
   const sealed = await sealStoredSecrets(store.db)
   if (sealed > 0)
     log.info(`encrypted the secrets of ${sealed} monitors and channels stored in clear`)

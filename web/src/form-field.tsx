@@ -9,12 +9,26 @@ export interface SaveError {
   issues: FieldIssue[]
 }
 
+const field = '[A-Za-z][\\w]*(?:\\.[\\w]+)*'
+
+/**
+ * The field a message without `details` is about: the first one it quotes in backticks
+ * ("`oneOff.end` must be after `oneOff.start`"), or the one it starts with ("title: required").
+ */
+function issuesFromMessage(message: string): FieldIssue[] {
+  const quoted = new RegExp(`\`(${field})\``).exec(message)
+  if (quoted?.[1]) return [{ path: quoted[1], message }]
+  const leading = new RegExp(`^(${field}): `).exec(message)
+  if (leading?.[1]) return [{ path: leading[1], message: message.slice(leading[0].length) }]
+  return []
+}
+
 /** A failed save as a message plus the field-level issues of a 400. */
 export function saveErrorOf(err: unknown): SaveError {
-  return {
-    message: messageOf(err),
-    issues: err instanceof ApiError ? fieldIssues(err.details) : [],
-  }
+  const message = messageOf(err)
+  if (!(err instanceof ApiError) || err.status !== 400) return { message, issues: [] }
+  const issues = fieldIssues(err.details)
+  return { message, issues: issues.length > 0 ? issues : issuesFromMessage(message) }
 }
 
 /** The messages of the issues about `field` (or anything under it). */

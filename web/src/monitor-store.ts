@@ -38,6 +38,17 @@ function entryOf(view: MonitorView): MonitorEntry {
   }
 }
 
+/** Whether two copies of a view with the same version and times show the same thing. */
+function sameView(a: MonitorView, b: MonitorView): boolean {
+  return (
+    a.state === b.state &&
+    a.paused === b.paused &&
+    a.flapping === b.flapping &&
+    a.lastLatencyMs === b.lastLatencyMs &&
+    a.lastMessage === b.lastMessage
+  )
+}
+
 /** When a view was last touched, to keep the newer of two copies. */
 function touchedAt(view: MonitorView): number {
   return Math.max(view.lastCheckedAt ?? 0, view.stateSince, view.updatedAt)
@@ -46,10 +57,21 @@ function touchedAt(view: MonitorView): number {
 const pageSize = 1000
 /** Events are applied in batches, so a burst of checks renders once. */
 const batchMs = 250
+/** While the rest of the list loads, the page re-renders at most this often. */
+const loadRenderMs = 500
+/** How many recent changes `changedSince` remembers. */
+const changeLogSize = 32
+
+/** Resolves after the browser has had a chance to paint and handle input. */
+function yieldToBrowser(): Promise<void> {
+  return new Promise((resolve) => window.setTimeout(resolve, 0))
+}
 
 /**
  * Every monitor, kept current by the server's event stream (`/api/v1/events`): the list is read
  * once each time the stream (re)connects, and then only changes arrive. The browser never polls.
+ * The first page is also asked for as the stream opens, so the overview paints without waiting
+ * for it; the full read after the stream is open then makes the list exact.
  */
 export class MonitorStore {
   entries = new Map<string, MonitorEntry>()
@@ -65,16 +87,20 @@ export class MonitorStore {
   private batchTimer: number | undefined
   private retryTimer: number | undefined
   private loadGeneration = 0
+  private pagesRead = 0
   private stopped = false
+  /** Ids changed by each recent version; `undefined` ids mean "anything may have changed". */
+  private changeLog: { version: number; ids: Set<string> | undefined }[] = []
 
   /** Opens the stream. */
   start(): void {
     this.stopped = false
     const source = new EventSource('/api/v1/events')
     this.source = source
+    if (!this.loaded) void this.prefetch()
     source.addEventListener('open', () => {
       this.connection = 'live'
-      this.changed()
+      this.changed(new Set())
       void this.reload()
       window.dispatchEvent(new Event(streamOpenEvent))
     })
@@ -99,7 +125,7 @@ export class MonitorStore {
       if (source.readyState === EventSource.CLOSED) {
         // The server refused the stream (401, restart): find out whether the session is gone.
         this.connection = 'offline'
-        this.changed()
+        this.changed(new Set())
         api('/api/v1/session')
           .then(() => this.restartSoon())
           .catch(() => {
@@ -107,7 +133,7 @@ export class MonitorStore {
           })
       } else {
         this.connection = 'reconnecting'
-        this.changed()
+        this.changed(new Set())
       }
     })
   }
@@ -123,8 +149,7 @@ export class MonitorStore {
 
   /** Puts a view the page got from an API answer (pause, resume) into the store at once. */
   upsert(view: MonitorView): void {
-    this.apply(view.id, view)
-    this.changed()
+    if (this.apply(view.id, view)) this.changed(new Set([view.id]))
   }
 
   subscribe = (listener: () => void): (() => void) => {
@@ -133,6 +158,23 @@ export class MonitorStore {
   }
 
   getVersion = (): number => this.version
+
+  /**
+   * The ids changed after `version`, so a list can patch the rows it shows instead of rebuilding;
+   * `undefined` when that is unknown (a page of the list was read, or the log is too short).
+   */
+  changedSince(version: number): Set<string> | undefined {
+    if (version === this.version) return new Set()
+    const first = this.changeLog[0]
+    if (!first || first.version > version + 1) return undefined
+    const ids = new Set<string>()
+    for (const change of this.changeLog) {
+      if (change.version <= version) continue
+      if (!change.ids) return undefined
+      for (const id of change.ids) ids.add(id)
+    }
+    return ids
+  }
 
   private restartSoon(): void {
     clearTimeout(this.retryTimer)
@@ -143,23 +185,57 @@ export class MonitorStore {
     }, 3_000)
   }
 
-  /** Reads every monitor page by page, showing each page as it arrives. */
+  /**
+   * The first page, asked for as the stream opens and shown unless a page of the full read came
+   * first: that read then replaces anything older and drops what it did not see.
+   */
+  private async prefetch(): Promise<void> {
+    const pagesRead = this.pagesRead
+    try {
+      const page = await api<Page<MonitorView>>(`/api/v1/monitors?limit=${pageSize}`)
+      if (this.stopped || pagesRead !== this.pagesRead) return
+      let changed = false
+      for (const view of page.items) changed = this.apply(view.id, view) || changed
+      if (changed) this.changed(undefined)
+    } catch {
+      // The full read after the stream opens reports errors.
+    }
+  }
+
+  /**
+   * Reads every monitor page by page. The next page is asked for before this one is applied,
+   * and the list re-renders on the first page and then at most every `loadRenderMs`, yielding
+   * to the browser between pages, so rendering never waits for the whole list.
+   */
   private async reload(): Promise<void> {
     const generation = ++this.loadGeneration
     const seen = new Set<string>()
-    let after: string | undefined
+    const read = (after: string | undefined) =>
+      api<Page<MonitorView>>(
+        `/api/v1/monitors?limit=${pageSize}${after ? `&after=${encodeURIComponent(after)}` : ''}`,
+      )
+    let pending: Promise<Page<MonitorView>> | undefined = read(undefined)
+    let dirty = false
+    let renderedAt = 0
     try {
-      do {
-        const query = `limit=${pageSize}${after ? `&after=${encodeURIComponent(after)}` : ''}`
-        const page = await api<Page<MonitorView>>(`/api/v1/monitors?${query}`)
+      while (pending) {
+        const page = await pending
         if (generation !== this.loadGeneration) return
+        pending = page.next ? read(page.next) : undefined
+        this.pagesRead++
         for (const view of page.items) {
           seen.add(view.id)
-          this.apply(view.id, view)
+          dirty = this.apply(view.id, view) || dirty
         }
-        after = page.next
-        this.changed()
-      } while (after)
+        const now = performance.now()
+        if (dirty && (renderedAt === 0 || now - renderedAt >= loadRenderMs)) {
+          this.changed(undefined)
+          dirty = false
+          renderedAt = performance.now()
+        }
+        if (pending) await yieldToBrowser()
+        if (generation !== this.loadGeneration) return
+      }
       for (const id of [...this.entries.keys()]) if (!seen.has(id)) this.entries.delete(id)
       this.loaded = true
       this.loadError = undefined
@@ -167,7 +243,7 @@ export class MonitorStore {
       if (generation !== this.loadGeneration) return
       this.loadError = err instanceof Error ? err.message : String(err)
     }
-    this.changed()
+    this.changed(undefined)
   }
 
   private enqueue(id: string, view: MonitorView | null): void {
@@ -176,30 +252,33 @@ export class MonitorStore {
       this.batchTimer = undefined
       const queue = this.queue
       this.queue = new Map()
-      for (const [key, value] of queue) this.apply(key, value)
-      this.changed()
+      const ids = new Set<string>()
+      for (const [key, value] of queue) if (this.apply(key, value)) ids.add(key)
+      if (ids.size > 0) this.changed(ids)
     }, batchMs)
   }
 
-  private apply(id: string, view: MonitorView | null): void {
-    if (view === null) {
-      this.entries.delete(id)
-      return
-    }
+  /** Puts one view in (or deletes it); false when the store already had it or something newer. */
+  private apply(id: string, view: MonitorView | null): boolean {
+    if (view === null) return this.entries.delete(id)
     const existing = this.entries.get(id)
-    // A page read while events arrive may carry an older copy than the event already applied.
-    if (
-      existing &&
-      touchedAt(existing.view) > touchedAt(view) &&
-      existing.view.version >= view.version
-    ) {
-      return
+    if (existing) {
+      const older = touchedAt(existing.view) - touchedAt(view)
+      // A page read while events arrive may carry an older copy than the event already applied.
+      if (older > 0 && existing.view.version >= view.version) return false
+      if (older === 0 && existing.view.version === view.version && sameView(existing.view, view)) {
+        return false
+      }
     }
     this.entries.set(id, entryOf(view))
+    return true
   }
 
-  private changed(): void {
+  /** Records what changed (`undefined`: possibly anything) and tells the listeners. */
+  private changed(ids: Set<string> | undefined): void {
     this.version++
+    this.changeLog.push({ version: this.version, ids })
+    if (this.changeLog.length > changeLogSize) this.changeLog.shift()
     for (const listener of this.listeners) listener()
   }
 }

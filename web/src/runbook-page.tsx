@@ -148,7 +148,7 @@ function RunView(props: { runId: number; session: Session }) {
         ))}
       </ol>
       {data.status === 'pendingApproval' ? (
-        <button type="button" onClick={() => void act('/approve')}>
+        <button type="button" className="button primary" onClick={() => void act('/approve')}>
           Approve (a second person, operator or higher)
         </button>
       ) : null}
@@ -178,7 +178,9 @@ function RunView(props: { runId: number; session: Session }) {
             value={note}
             onChange={(e) => setNote(e.target.value)}
           />
-          <button type="submit">Done</button>
+          <button type="submit" className="button primary">
+            Done
+          </button>
         </form>
       ) : null}
       {status === 'running' && current?.kind === 'decision' ? (
@@ -188,6 +190,7 @@ function RunView(props: { runId: number; session: Session }) {
             <button
               key={a.label}
               type="button"
+              className="button"
               onClick={() => void act(`/steps/${current.id}`, { answer: a.label })}
             >
               {a.label}
@@ -196,7 +199,7 @@ function RunView(props: { runId: number; session: Session }) {
         </div>
       ) : null}
       {status === 'running' || status === 'pendingApproval' ? (
-        <button type="button" className="secondary" onClick={() => void act('/cancel')}>
+        <button type="button" className="button subtle" onClick={() => void act('/cancel')}>
           Cancel run
         </button>
       ) : null}
@@ -288,10 +291,15 @@ export function RunbookPage(props: { name: string; session: Session; search: URL
           </label>
         ))}
         <div className="toolbar">
-          <button type="button" className="secondary" onClick={() => void start(true)}>
+          <button type="button" className="button subtle" onClick={() => void start(true)}>
             Dry run
           </button>
-          <button type="button" disabled={!canRun} onClick={() => void start(false)}>
+          <button
+            type="button"
+            className="button primary"
+            disabled={!canRun}
+            onClick={() => void start(false)}
+          >
             {runbook.needsApproval ? 'Request run (needs approval)' : 'Run'}
           </button>
         </div>

@@ -1,0 +1,121 @@
+import { spawn } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+const keel = resolve('bin/keel.js')
+// Each command is a fresh process (several seconds on a busy machine), hence the long timeouts.
+
+function run(
+  args: string[],
+  cwd: string,
+  input = '',
+  user = 'dana',
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [keel, ...args], {
+      cwd,
+      env: { ...process.env, KEEL_LOG_LEVEL: 'warn', USER: user },
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    child.on('close', (code) => done({ code: code ?? 1, stdout, stderr }))
+    child.stdin.end(input)
+  })
+}
+
+const check = `---
+title: Check and confirm
+roles: [sysadmin]
+alerts: ['alertname="Check"']
+parameters: [{ name: WHAT, required: true }, { name: MARK, required: true }]
+---
+## Step: show — Show it
+\`\`\`keel-command
+run: |
+  echo "first: $WHAT"
+  echo "second line"
+\`\`\`
+
+## Step: confirm — Confirm
+- [ ] It looks right
+
+## Step: mark — Leave a mark
+\`\`\`keel-command
+run: touch "$MARK"
+\`\`\`
+`
+
+const guarded = `---
+title: Guarded
+---
+## Step: go — Dangerous
+\`\`\`keel-command
+run: echo approved-and-ran
+dangerous: true
+\`\`\`
+`
+
+describe('keel runbook on the command line', () => {
+  let dir: string
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'keel-runbook-cli-'))
+    mkdirSync(join(dir, 'runbooks'))
+    writeFileSync(join(dir, 'runbooks', 'check.md'), check)
+    writeFileSync(join(dir, 'runbooks', 'guarded.md'), guarded)
+    writeFileSync(
+      join(dir, 'keel.yaml'),
+      'store: { driver: sqlite, path: keel.db }\nrunbooks: { paths: [runbooks/] }\n',
+    )
+  })
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+  it('lists and shows runbooks', async () => {
+    const list = await run(['runbook', 'list', '--label', 'alertname=Check'], dir)
+    expect(list.code).toBe(0)
+    expect(list.stdout).toContain('check')
+    expect(list.stdout).not.toContain('guarded')
+    const show = await run(['runbook', 'show', 'check'], dir)
+    expect(show.stdout).toContain('--param WHAT=<string> (required)')
+    expect(show.stdout).toContain('## Step: confirm — Confirm')
+    const missing = await run(['runbook', 'show', 'nope'], dir)
+    expect(missing.code).toBe(3)
+  }, 180_000)
+
+  it('runs a runbook with live output, asks at the checklist, and passes values literally', async () => {
+    const mark = join(dir, 'marked $(x)')
+    const result = await run(
+      ['runbook', 'run', 'check', '--param', 'WHAT=a; b `c`', '--param', `MARK=${mark}`],
+      dir,
+      'looks fine\n',
+    )
+    expect(result.stderr).toBe('')
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain('first: a; b `c`\nsecond line\n-- [show] done: exit 0')
+    expect(result.stdout).toContain('[ ] It looks right')
+    expect(result.stdout).toMatch(/Run \d+ succeeded/)
+    expect(existsSync(mark)).toBe(true)
+  }, 180_000)
+
+  it('refuses bad parameters, dry-runs, and holds a dangerous run for another person', async () => {
+    const bad = await run(['runbook', 'run', 'check', '--param', 'WHAT=x'], dir)
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toContain('parameter MARK is required')
+    const dry = await run(['runbook', 'run', 'guarded', '--dry-run'], dir)
+    expect(dry.stdout).toContain('nothing is executed')
+    expect(dry.stdout).toContain('(command, DANGEROUS)')
+    const held = await run(['runbook', 'run', 'guarded'], dir)
+    const id = /Run (\d+) waits for approval/.exec(held.stdout)?.[1]
+    expect(id).toBeDefined()
+    const self = await run(['runbook', 'approve', id as string], dir)
+    expect(self.code).toBe(1)
+    expect(self.stderr).toContain('cannot approve it')
+    const other = await run(['runbook', 'approve', id as string], dir, '', 'olga')
+    expect(other.code).toBe(0)
+    expect(other.stdout).toContain('approved-and-ran')
+    expect(other.stdout).toContain(`Run ${id} succeeded`)
+  }, 300_000)
+})
