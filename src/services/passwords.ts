@@ -9,7 +9,7 @@ export interface ScryptParams {
   p: number
 }
 
-/** N = 2^15, r = 8, p = 1: 32 MiB and roughly 50–100 ms per hash on one core (OWASP minimum). */
+/** N = 2^15, r = 8, p = 1: 32 MiB of memory per hash, the OWASP minimum for scrypt. */
 export const defaultScryptParams: ScryptParams = { logN: 15, r: 8, p: 1 }
 
 const keyLength = 32

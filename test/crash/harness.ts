@@ -194,18 +194,21 @@ export async function runCrashHarness(options: CrashHarnessOptions): Promise<Cra
     const current = () => keel?.url
 
     let pingNumber = 0
-    loops.push(
-      (async () => {
-        while (loading) {
-          const url = current()
-          const id = `ping-${pingNumber++}`
-          if (url && (await post(`${url}/ping/${pingToken}`, id, 'text/plain')) === 200) {
-            acceptedPings.push(id)
+    // Four senders, so pings are in flight at most instants a kill can land on.
+    for (let sender = 0; sender < 4; sender++) {
+      loops.push(
+        (async () => {
+          while (loading) {
+            const url = current()
+            const id = `ping-${pingNumber++}`
+            if (url && (await post(`${url}/ping/${pingToken}`, id, 'text/plain')) === 200) {
+              acceptedPings.push(id)
+            }
+            await sleep(url ? 10 : 50)
           }
-          await sleep(25)
-        }
-      })(),
-    )
+        })(),
+      )
+    }
     let eventNumber = 0
     loops.push(
       (async () => {
@@ -224,7 +227,7 @@ export async function runCrashHarness(options: CrashHarnessOptions): Promise<Cra
           })
           const status = url ? await post(`${url}/v2/enqueue`, body, 'application/json') : undefined
           if (status !== undefined && status >= 200 && status < 300) acceptedEvents.push(dedupKey)
-          await sleep(400)
+          await sleep(250)
         }
       })(),
     )

@@ -219,7 +219,7 @@ export class MonitorStore {
     let renderedAt = 0
     try {
       while (pending) {
-        const page = await pending
+        const page: Page<MonitorView> = await pending
         if (generation !== this.loadGeneration) return
         pending = page.next ? read(page.next) : undefined
         this.pagesRead++

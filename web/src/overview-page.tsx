@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useRef } from 'react'
+import { memo, useEffect, useMemo, useRef } from 'react'
 import { ago, latency } from './format'
 import { SearchIcon } from './icons'
 import {
@@ -75,6 +75,118 @@ function compare(order: SortOrder): (a: MonitorEntry, b: MonitorEntry) => number
   return (a, b) => severity[a.view.state] - severity[b.view.state] || byName(a, b)
 }
 
+/** The overview's rows and select options, derived from the store and kept between renders. */
+interface Listing {
+  version: number
+  sort: SortOrder
+  /** Every monitor in `sort` order, and each one's position in it. */
+  sorted: MonitorEntry[]
+  sortedAt: Map<string, number>
+  filterKey: string
+  /** The monitors that pass the filters, in `sort` order, and each one's position. */
+  shown: MonitorEntry[]
+  shownAt: Map<string, number>
+  types: string[]
+  labelOptions: string[]
+  known: Set<string>
+}
+
+/** Above this many changed monitors, one rebuild is cheaper than patching each. */
+const patchLimit = 1000
+
+function positions(entries: MonitorEntry[]): Map<string, number> {
+  const at = new Map<string, number>()
+  entries.forEach((entry, index) => at.set(entry.view.id, index))
+  return at
+}
+
+function filterKeyOf(filters: Filters): string {
+  return [filters.state ?? '', filters.type, filters.label, filters.q].join('\n')
+}
+
+function termsOf(filters: Filters): string[] {
+  return filters.q.toLowerCase().split(/\s+/).filter(Boolean)
+}
+
+/** Whether the select options already offer what this monitor needs. */
+function offered(listing: Listing, entry: MonitorEntry): boolean {
+  return (
+    listing.known.has(`type:${entry.view.type}`) &&
+    entry.labels.every(([k, v]) => listing.known.has(`label:${k}=${v}`))
+  )
+}
+
+function rebuild(store: MonitorStore, filters: Filters): Listing {
+  const sorted = [...store.entries.values()].sort(compare(filters.sort))
+  const types = new Set<string>()
+  const labels = new Set<string>()
+  for (const entry of sorted) {
+    types.add(entry.view.type)
+    for (const [k, v] of entry.labels) labels.add(`${k}=${v}`)
+  }
+  const known = new Set([
+    ...[...types].map((t) => `type:${t}`),
+    ...[...labels].map((l) => `label:${l}`),
+  ])
+  const terms = termsOf(filters)
+  const shown = sorted.filter((e) => matches(e, filters, terms))
+  return {
+    version: store.version,
+    sort: filters.sort,
+    sorted,
+    sortedAt: positions(sorted),
+    filterKey: filterKeyOf(filters),
+    shown,
+    shownAt: positions(shown),
+    types: [...types].sort(),
+    labelOptions: [...labels].sort(),
+    known,
+  }
+}
+
+function refilter(listing: Listing, filters: Filters): Listing {
+  const terms = termsOf(filters)
+  const shown = listing.sorted.filter((e) => matches(e, filters, terms))
+  return { ...listing, filterKey: filterKeyOf(filters), shown, shownAt: positions(shown) }
+}
+
+/**
+ * The rows to show. A live update usually changes a monitor's latency or check time and not its
+ * place, so the changed monitors are swapped in where they stand; only a move, a new or deleted
+ * monitor, or a page of the list being read costs a re-sort (and only a filter change a re-filter).
+ */
+function listingOf(store: MonitorStore, filters: Filters, previous: Listing | undefined): Listing {
+  if (!previous || previous.sort !== filters.sort) return rebuild(store, filters)
+  let listing = previous
+  if (previous.version !== store.version) {
+    const ids = store.changedSince(previous.version)
+    if (!ids || ids.size > patchLimit) return rebuild(store, filters)
+    const byOrder = compare(filters.sort)
+    const sorted = previous.sorted.slice()
+    let shown: MonitorEntry[] | undefined = previous.shown.slice()
+    const terms = termsOf(filters)
+    for (const id of ids) {
+      const entry = store.entries.get(id)
+      const at = previous.sortedAt.get(id)
+      if (!entry || at === undefined || !offered(previous, entry)) return rebuild(store, filters)
+      const before = sorted[at - 1]
+      const after = sorted[at + 1]
+      if ((before && byOrder(before, entry) > 0) || (after && byOrder(entry, after) > 0)) {
+        return rebuild(store, filters)
+      }
+      sorted[at] = entry
+      const shownAt = previous.shownAt.get(id)
+      const match = matches(entry, filters, terms)
+      if (shown && shownAt !== undefined && match) shown[shownAt] = entry
+      else if (shownAt !== undefined || match) shown = undefined
+    }
+    listing = { ...previous, version: store.version, sorted }
+    if (shown && previous.filterKey === filterKeyOf(filters)) return { ...listing, shown }
+    return refilter(listing, filters)
+  }
+  return listing.filterKey === filterKeyOf(filters) ? listing : refilter(listing, filters)
+}
+
 /** Every monitor, filtered and searched, live. */
 export function OverviewPage(props: { store: MonitorStore; search: URLSearchParams }) {
   const { store } = props
@@ -102,18 +214,48 @@ export function OverviewPage(props: { store: MonitorStore; search: URLSearchPara
     return () => document.removeEventListener('keydown', onKey)
   }, [])
 
-  const all = useMemo(() => [...store.entries.values()], [store, version])
+  const listingRef = useRef<Listing | undefined>(undefined)
+  const listing = useMemo(() => {
+    const next = listingOf(store, filters, listingRef.current)
+    listingRef.current = next
+    return next
+    // `filters` is rebuilt from the URL on each render: its fields are the dependencies.
+  }, [store, version, filters.state, filters.type, filters.label, filters.q, filters.sort])
+  const { shown, types, labelOptions } = listing
+  const total = store.entries.size
   const counts = useMemo(() => countByState(store), [store, version])
-  const types = useMemo(() => [...new Set(all.map((e) => e.view.type))].sort(), [all])
-  const labelOptions = useMemo(() => {
-    const set = new Set<string>()
-    for (const entry of all) for (const [k, v] of entry.labels) set.add(`${k}=${v}`)
-    return [...set].sort()
-  }, [all])
-  const shown = useMemo(() => {
-    const terms = filters.q.toLowerCase().split(/\s+/).filter(Boolean)
-    return all.filter((e) => matches(e, filters, terms)).sort(compare(filters.sort))
-  }, [all, filters.state, filters.type, filters.label, filters.q, filters.sort])
+  // One option per label value can mean tens of thousands of options: rebuilt only when they change.
+  const selects = useMemo(
+    () => (
+      <>
+        <select
+          aria-label="Filter by type"
+          value={filters.type}
+          onChange={(e) => setFilter('type', e.target.value)}
+        >
+          <option value="">All types</option>
+          {types.map((type) => (
+            <option key={type} value={type}>
+              {type}
+            </option>
+          ))}
+        </select>
+        <select
+          aria-label="Filter by label"
+          value={filters.label}
+          onChange={(e) => setFilter('label', e.target.value)}
+        >
+          <option value="">All labels</option>
+          {labelOptions.map((label) => (
+            <option key={label} value={label}>
+              {label}
+            </option>
+          ))}
+        </select>
+      </>
+    ),
+    [types, labelOptions, filters.type, filters.label],
+  )
 
   const filtered =
     filters.state !== undefined || filters.type !== '' || filters.label !== '' || filters.q !== ''
@@ -145,7 +287,7 @@ export function OverviewPage(props: { store: MonitorStore; search: URLSearchPara
             aria-pressed={filters.state === undefined}
             onClick={() => setFilter('state', undefined)}
           >
-            All <span className="n">{all.length}</span>
+            All <span className="n">{total}</span>
           </button>
           {monitorStates.map((state) => (
             <button
@@ -161,30 +303,7 @@ export function OverviewPage(props: { store: MonitorStore; search: URLSearchPara
           ))}
         </div>
         <div className="selects">
-          <select
-            aria-label="Filter by type"
-            value={filters.type}
-            onChange={(e) => setFilter('type', e.target.value)}
-          >
-            <option value="">All types</option>
-            {types.map((type) => (
-              <option key={type} value={type}>
-                {type}
-              </option>
-            ))}
-          </select>
-          <select
-            aria-label="Filter by label"
-            value={filters.label}
-            onChange={(e) => setFilter('label', e.target.value)}
-          >
-            <option value="">All labels</option>
-            {labelOptions.map((label) => (
-              <option key={label} value={label}>
-                {label}
-              </option>
-            ))}
-          </select>
+          {selects}
           <select
             aria-label="Sort"
             value={filters.sort}
@@ -200,12 +319,12 @@ export function OverviewPage(props: { store: MonitorStore; search: URLSearchPara
       </div>
 
       <div className="summary-line" aria-live="polite">
-        {store.loaded || all.length > 0 ? (
+        {store.loaded || total > 0 ? (
           <>
             <span data-testid="shown-count">
-              {shown.length === all.length
-                ? `${all.length.toLocaleString()} monitor${all.length === 1 ? '' : 's'}`
-                : `${shown.length.toLocaleString()} of ${all.length.toLocaleString()} monitors`}
+              {shown.length === total
+                ? `${total.toLocaleString()} monitor${total === 1 ? '' : 's'}`
+                : `${shown.length.toLocaleString()} of ${total.toLocaleString()} monitors`}
             </span>
             {filtered ? (
               <button
@@ -239,7 +358,7 @@ export function OverviewPage(props: { store: MonitorStore; search: URLSearchPara
             <span>Labels</span>
           </div>
         </div>
-        {store.loaded && all.length === 0 ? (
+        {store.loaded && total === 0 ? (
           <div className="empty">
             <p>No monitors yet.</p>
             <p className="muted">
@@ -247,7 +366,7 @@ export function OverviewPage(props: { store: MonitorStore; search: URLSearchPara
               , or create them with <code>POST /api/v1/monitors</code>.
             </p>
           </div>
-        ) : all.length > 0 && shown.length === 0 ? (
+        ) : total > 0 && shown.length === 0 ? (
           <div className="empty">
             <p>No monitor matches these filters.</p>
             <button
@@ -272,7 +391,8 @@ export function OverviewPage(props: { store: MonitorStore; search: URLSearchPara
   )
 }
 
-function MonitorRow(props: { entry: MonitorEntry; now: number }) {
+/** One row; memoised, so a live update re-renders only the rows whose monitor changed. */
+const MonitorRow = memo(function MonitorRow(props: { entry: MonitorEntry; now: number }) {
   const { view, labels, target } = props.entry
   return (
     <Link
@@ -310,4 +430,4 @@ function MonitorRow(props: { entry: MonitorEntry; now: number }) {
       </span>
     </Link>
   )
-}
+})

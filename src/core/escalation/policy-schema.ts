@@ -156,9 +156,11 @@ export const escalationRouteSchema = z.strictObject({
 /** One route as validated. */
 export type EscalationRoute = z.output<typeof escalationRouteSchema>
 
-// TODO(#3): replace the flat first-match list with the Alertmanager routing tree of core/alerts
-// (receiver = escalation policy id) once its matchers and routing are exported.
-/** Which policy an incident escalates with: the first matching route in `match`. */
+/**
+ * Which policy an incident escalates with: the first matching route in `match`. A simple flat
+ * list; the routing tree under `alerting.route` (receivers naming an `escalationPolicy`) is
+ * consulted first and, when it names a policy, wins.
+ */
 export const escalationRoutesSchema = z.strictObject({
   match: z
     .array(escalationRouteSchema)
