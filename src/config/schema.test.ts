@@ -36,6 +36,14 @@ describe('keelConfigSchema', () => {
       auth: {},
       catalog: { entities: {}, imports: [] },
       runbooks: { paths: [] },
+      alerting: {
+        receivers: {},
+        inhibitRules: [],
+        timeIntervals: {},
+        maintenance: [],
+        silenceExpiryNotice: 3_600_000,
+        noticeChannels: [],
+      },
     })
   })
 
@@ -244,6 +252,7 @@ describe('keelConfigJsonSchema', () => {
         'auth',
         'catalog',
         'runbooks',
+        'alerting',
       ].sort(),
     )
     expect(schema.additionalProperties).toBe(false)
