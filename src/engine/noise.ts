@@ -383,7 +383,12 @@ export async function reviewSuppression(
     const review: SuppressionReview = { released: [], muted: [], quietedIncidents: [] }
     const scope = new NoiseScope(trx, now)
     const inputs = await scope.suppressionInputs()
-    const firing = await listFiringAlertLabels(trx)
+    // With nothing that mutes, only alerts still marked muted can change (they are released).
+    const nothingMutes =
+      inputs.silences.length === 0 &&
+      inputs.maintenance.length === 0 &&
+      inputs.inhibitRules.length === 0
+    const firing = await listFiringAlertLabels(trx, { suppressedOnly: nothingMutes })
     const touchedIncidents = new Set<number>()
     for (const alert of firing) {
       const suppression = suppressionOf(alert.fingerprint, alert.labels, inputs, now)
