@@ -344,17 +344,26 @@ async function overviewBench(): Promise<void> {
     interface Row {
       fcp: number
       first: number
+      seen: number
       all: number
       fetchStart: number
       fetchEnd: number
     }
     const rows: Row[] = []
+    // Notes, in the page, the frame that first shows a monitor row: the bench process also serves
+    // the API, so under load it may notice the row later than the browser painted it.
+    await pageTab.addInitScript(`new MutationObserver((_, observer) => {
+      if (!document.querySelector('[data-monitor]')) return
+      observer.disconnect()
+      requestAnimationFrame((at) => { window.keelFirstRow = at })
+    }).observe(document, { childList: true, subtree: true })`)
     for (let i = 0; i < 4; i++) {
       const start = performance.now()
       await pageTab.goto(`${url}/`)
       await pageTab.locator('[data-monitor]').first().waitFor({ timeout: 60_000 })
       // Page clock: milliseconds since the navigation started, as paint timings are.
-      const first = (await pageTab.evaluate('performance.now()')) as number
+      const seen = (await pageTab.evaluate('performance.now()')) as number
+      const first = (await pageTab.evaluate('window.keelFirstRow ?? NaN')) as number
       const timing = (await pageTab.evaluate(
         `(() => { const e = performance.getEntriesByType('resource').find((r) => r.name.includes('/api/v1/monitors?')); return e ? e.startTime + ',' + e.responseEnd : 'NaN,NaN' })()`,
       )) as string
@@ -375,7 +384,14 @@ async function overviewBench(): Promise<void> {
         `performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN`,
       )) as number
       if (i > 0) {
-        rows.push({ fcp, first, all, fetchStart: fetchStart ?? NaN, fetchEnd: fetchEnd ?? NaN })
+        rows.push({
+          fcp,
+          first,
+          seen,
+          all,
+          fetchStart: fetchStart ?? NaN,
+          fetchEnd: fetchEnd ?? NaN,
+        })
       }
     }
     const median = (pick: (r: Row) => number) => percentile(rows.map(pick), 0.5).toFixed(0)
@@ -385,6 +401,9 @@ async function overviewBench(): Promise<void> {
     )
     console.log(
       `| overview first monitor row shown (first meaningful paint) | ${median((r) => r.first)} ms | | < 1,000 ms |`,
+    )
+    console.log(
+      `| overview first monitor row seen by the bench (Playwright) | ${median((r) => r.seen)} ms | | |`,
     )
     console.log(
       `| overview with all ${monitorCount.toLocaleString('en')} monitors loaded | ${median((r) => r.all)} ms | | |`,

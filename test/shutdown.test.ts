@@ -89,6 +89,7 @@ describe('graceful shutdown on SIGTERM', () => {
     const running = keel as KeelProcess
     running.process.kill('SIGTERM')
     expect(await running.exited).toBe(0)
+    expect(running.output()).toContain('in flight (up to 1s, server.shutdownTimeout)')
     const store = await openStore({ driver: 'sqlite', path: join(dir, 'keel.db') })
     try {
       const delivered = String(receiver.requests[0]?.headers['x-keel-delivery'])

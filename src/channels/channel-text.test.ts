@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { escapeMarkdown, truncateText, truncateUtf8 } from './channel-text.js'
+import {
+  escapeMarkdown,
+  markdownLink,
+  messageLinks,
+  truncateText,
+  truncateUtf8,
+} from './channel-text.js'
 
 describe('truncateText', () => {
   it.each([
@@ -39,5 +45,47 @@ describe('escapeMarkdown', () => {
     ],
   ])('%s', (_name, text, expected) => {
     expect(escapeMarkdown(text)).toBe(expected)
+  })
+})
+
+describe('messageLinks', () => {
+  const actions = [
+    { kind: 'acknowledge' as const, label: 'Acknowledge', url: 'https://k.example/a/1?x=1&y=2' },
+    { kind: 'resolve' as const, label: 'Resolve', url: 'javascript:alert(1)' },
+  ]
+
+  it('lists the http(s) actions, then the Keel link unless told not to', () => {
+    expect(messageLinks({ actions, url: 'https://k.example/incidents/1' })).toEqual([
+      actions[0],
+      { kind: 'open', label: 'Open in Keel', url: 'https://k.example/incidents/1' },
+    ])
+    expect(messageLinks({ actions, url: 'https://k.example/i/1' }, { open: false })).toEqual([
+      actions[0],
+    ])
+  })
+})
+
+describe('markdownLink', () => {
+  it.each([
+    [
+      'keeps a query string as is',
+      'Ack',
+      'https://k.example/a?x=1&y=2',
+      '[Ack](https://k.example/a?x=1&y=2)',
+    ],
+    [
+      'encodes parentheses and spaces',
+      'Ack',
+      'https://k.example/a(b) c',
+      '[Ack](https://k.example/a%28b%29%20c)',
+    ],
+    [
+      'escapes Markdown in the label',
+      '*Ack* [x]',
+      'https://k.example/',
+      '[\\*Ack\\* \\[x\\]](https://k.example/)',
+    ],
+  ])('%s', (_name, label, url, expected) => {
+    expect(markdownLink(label, url)).toBe(expected)
   })
 })

@@ -1,3 +1,5 @@
+import type { NotificationMessage } from './channel.js'
+
 /** The mark a shortened text ends with; one UTF-16 unit, three UTF-8 bytes. */
 const ellipsis = '…'
 
@@ -50,4 +52,43 @@ export function escapeMarkdown(text: string): string {
 
 function escapeMarkdownRun(text: string): string {
   return text.replace(/[\\`*_~[\]()<>#|!&]/g, '\\$&')
+}
+
+/** One link a channel shows as a button: a one-click action or the link to Keel's UI. */
+export interface MessageLink {
+  kind: 'acknowledge' | 'resolve' | 'open'
+  label: string
+  url: string
+}
+
+/**
+ * The message's one-click actions followed by "Open in Keel" when it has a URL. Only http(s)
+ * links are kept: a platform may refuse a whole message over one button it cannot open.
+ */
+export function messageLinks(
+  message: Pick<NotificationMessage, 'actions' | 'url'>,
+  options: { open?: boolean } = {},
+): MessageLink[] {
+  const links: MessageLink[] = (message.actions ?? []).map(({ kind, label, url }) => ({
+    kind,
+    label,
+    url,
+  }))
+  if (options.open !== false && message.url !== undefined) {
+    links.push({ kind: 'open', label: 'Open in Keel', url: message.url })
+  }
+  return links.filter((link) => /^https?:\/\/[^\s]+$/i.test(link.url))
+}
+
+/**
+ * A Markdown link `[label](url)`: the label is escaped, and the characters that would end the
+ * link target early (spaces, brackets, quotes) are percent-encoded in the URL, which is
+ * otherwise left as is so its query string survives.
+ */
+export function markdownLink(label: string, url: string): string {
+  const target = url.replace(
+    /[\s()<>[\]"'`]/g,
+    (char) => `%${char.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`,
+  )
+  return `[${escapeMarkdown(label)}](${target})`
 }

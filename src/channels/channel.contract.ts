@@ -33,6 +33,13 @@ export interface ChannelContractOptions {
   startReceiver(): Promise<ContractReceiver>
   /** Strings a delivery of `message` must contain; the title always is one. */
   identifying?(message: NotificationMessage): string[]
+  /**
+   * How an action URL must appear in a delivery, escaped for the channel's format (default: as
+   * is, which is also how a JSON string carries it); every form must be present.
+   */
+  actionUrlForms?(url: string): string[]
+  /** Turns a raw delivery into the text the forms are looked for in (say, decoding a mail body). */
+  decodeDelivery?(raw: string): string
 }
 
 const generous = 10_000
@@ -53,6 +60,20 @@ export function sampleMessage(overrides: Partial<NotificationMessage> = {}): Not
     ...overrides,
   }
 }
+
+/** Two one-click actions whose URLs carry a query string with `&`, as signed links may. */
+export const sampleActions: NonNullable<NotificationMessage['actions']> = [
+  {
+    kind: 'acknowledge',
+    label: 'Acknowledge',
+    url: 'https://keel.example.org/a/eyJpIjo0MiwiYSI6ImFjayJ9.c2lnLWFjaw?via=page&step=3',
+  },
+  {
+    kind: 'resolve',
+    label: 'Resolve',
+    url: 'https://keel.example.org/a/eyJpIjo0MiwiYSI6InJlc29sdmUifQ.c2lnLXJlcw?via=page&step=3',
+  },
+]
 
 /** Wraps the loopback HTTP receiver: transient is 503, permanent is 400, hang never answers. */
 export async function httpContractReceiver(): Promise<ContractReceiver> {
@@ -144,6 +165,21 @@ export function runChannelContract(name: string, options: ChannelContractOptions
       expect(receiver.deliveries()).toHaveLength(1)
       const expected = [message.title, ...(options.identifying?.(message) ?? [])]
       for (const text of expected) expect(receiver.deliveries()[0]).toContain(text)
+    })
+
+    it('carries both one-click action URLs intact, escaped for its format', async () => {
+      const message = sampleMessage({ actions: sampleActions })
+      expect((await send(message)).kind).toBe('delivered')
+      await receiver.waitForDeliveries(1, generous)
+      const raw = receiver.deliveries()[0] ?? ''
+      const delivery = options.decodeDelivery?.(raw) ?? raw
+      for (const action of sampleActions) {
+        for (const form of options.actionUrlForms?.(action.url) ?? [action.url]) {
+          expect(delivery).toContain(form)
+        }
+      }
+      expect(delivery).not.toContain('&amp;amp;')
+      expect(delivery).not.toContain('\\u0026')
     })
 
     it('delivers a resolved message too', async () => {

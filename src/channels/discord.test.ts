@@ -4,7 +4,12 @@ import {
   type LoopbackReceiver,
 } from '../../test/helpers/loopback-receiver.js'
 import type { NotificationMessage } from './channel.js'
-import { httpContractReceiver, runChannelContract, sampleMessage } from './channel.contract.js'
+import {
+  httpContractReceiver,
+  runChannelContract,
+  sampleActions,
+  sampleMessage,
+} from './channel.contract.js'
 import { discordChannel, discordPayload } from './discord.js'
 
 const hookPath = '/api/webhooks/1234567890/wHt0ken-SECRETpart'
@@ -13,6 +18,7 @@ runChannelContract('discord', {
   definition: discordChannel,
   makeConfig: (url) => ({ url: `${url}${hookPath}` }),
   startReceiver: httpContractReceiver,
+  actionUrlForms: (url) => [`](${url})`],
 })
 
 describe('discord channel', () => {
@@ -156,5 +162,31 @@ describe('discord channel', () => {
       ...override,
     })
     expect(result.error?.issues[0]?.message).toContain(message)
+  })
+})
+
+describe('discord payload actions', () => {
+  it('puts the actions and the Keel link as masked links in a first, full-width field', () => {
+    const payload = discordPayload(sampleMessage({ actions: sampleActions }))
+    expect(payload.embeds[0].fields[0]).toEqual({
+      name: 'Actions',
+      value:
+        `[Acknowledge](${sampleActions[0]!.url}) · [Resolve](${sampleActions[1]!.url}) · ` +
+        '[Open in Keel](https://keel.example.org/incidents/42)',
+      inline: false,
+    })
+  })
+
+  it('keeps the actions field within the 25-field limit when there are many labels', () => {
+    const labels = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`l${i}`, `v${i}`]))
+    const fields = discordPayload(sampleMessage({ actions: sampleActions, labels })).embeds[0]
+      .fields
+    expect(fields).toHaveLength(25)
+    expect(fields[0]?.name).toBe('Actions')
+  })
+
+  it('adds no actions field when the message has none', () => {
+    const fields = discordPayload(sampleMessage()).embeds[0].fields
+    expect(fields.map((field) => field.name)).not.toContain('Actions')
   })
 })

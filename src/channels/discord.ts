@@ -7,7 +7,7 @@ import {
   type DeliveryOutcome,
   type NotificationMessage,
 } from './channel.js'
-import { escapeMarkdown, truncateText } from './channel-text.js'
+import { escapeMarkdown, markdownLink, messageLinks, truncateText } from './channel-text.js'
 import { postJson, type HttpAnswer } from './http-outcome.js'
 import { slackColor } from './slack.js'
 
@@ -80,6 +80,13 @@ export function discordPayload(
   ]
   const fields: DiscordField[] = []
   let used = title.length + description.length
+  // Link buttons need a Discord application, so one-click actions are masked links in a field,
+  // placed first so that a long label list never pushes them out.
+  const actions = actionsField(message)
+  if (actions !== undefined && used + actions.name.length + actions.value.length <= limits.total) {
+    fields.push(actions)
+    used += actions.name.length + actions.value.length
+  }
   for (const [index, [name, value]] of entries.entries()) {
     const left = entries.length - index
     if (fields.length === limits.fields - 1 && left > 1) {
@@ -110,6 +117,18 @@ export function discordPayload(
     ],
     allowed_mentions: { parse: [] },
   }
+}
+
+/** The `Actions` field with one masked link per action that fits in a field value. */
+function actionsField(message: NotificationMessage): DiscordField | undefined {
+  if (!message.actions?.length) return undefined
+  let value = ''
+  for (const link of messageLinks(message)) {
+    const piece = `${value === '' ? '' : ' · '}${markdownLink(link.label, link.url)}`
+    if (value.length + piece.length > limits.value) break
+    value += piece
+  }
+  return value === '' ? undefined : { name: 'Actions', value, inline: false }
 }
 
 function orDash(text: string): string {

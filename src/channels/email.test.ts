@@ -5,7 +5,12 @@ import {
   type SmtpReceiverOptions,
 } from '../../test/helpers/smtp-receiver.js'
 import type { NotificationMessage } from './channel.js'
-import { runChannelContract, sampleMessage, smtpContractReceiver } from './channel.contract.js'
+import {
+  runChannelContract,
+  sampleActions,
+  sampleMessage,
+  smtpContractReceiver,
+} from './channel.contract.js'
 import { emailChannel, emailContent, escapeHtml } from './email.js'
 
 function smtpConfig(address: string): Record<string, unknown> {
@@ -23,6 +28,9 @@ runChannelContract('email', {
   makeConfig: smtpConfig,
   startReceiver: smtpContractReceiver,
   identifying: (message) => [`Message-ID: <keel.${message.id}@example.org>`],
+  // The text part carries the URL as is, the HTML part as an attribute with `&amp;`.
+  actionUrlForms: (url) => [`: ${url}\n`, `href="${url.replace(/&/g, '&amp;')}"`],
+  decodeDelivery: (raw) => decodeQuotedPrintable(raw).replace(/\r\n/g, '\n'),
 })
 
 /** Undoes quoted-printable soft line breaks and escapes, enough to read a part of a raw mail. */
@@ -223,5 +231,42 @@ describe('emailContent', () => {
     ['an ampersand once', 'a &amp; b', 'a &amp;amp; b'],
   ])('escapeHtml escapes %s', (_name, input, output) => {
     expect(escapeHtml(input)).toBe(output)
+  })
+})
+
+describe('email content actions', () => {
+  const options = { from: 'Keel <keel@example.org>' }
+
+  it('lists each action URL on its own line of the text part', () => {
+    const content = emailContent(sampleMessage({ actions: sampleActions }), options)
+    for (const action of sampleActions) {
+      expect(content.text).toContain(`\n${action.label}: ${action.url}\n`)
+    }
+  })
+
+  it('renders each action as a styled link button in the HTML part, escaped for the attribute', () => {
+    const content = emailContent(sampleMessage({ actions: sampleActions }), options)
+    for (const action of sampleActions) {
+      const href = `href="${action.url.replace(/&/g, '&amp;')}"`
+      expect(content.html).toContain(href)
+      expect(content.html).toMatch(
+        new RegExp(
+          `${href.replace(/[.?*+()[\]]/g, '\\$&')} style="display:inline-block[^"]*">${action.label}</a>`,
+        ),
+      )
+    }
+  })
+
+  it('escapes a label and a URL that try to break out of the attribute', () => {
+    const content = emailContent(
+      sampleMessage({
+        actions: [
+          { kind: 'acknowledge', label: '<b>Ack</b>', url: 'https://k.example/a/x"onclick="y' },
+        ],
+      }),
+      options,
+    )
+    expect(content.html).toContain('href="https://k.example/a/x&quot;onclick=&quot;y"')
+    expect(content.html).toContain('&lt;b&gt;Ack&lt;/b&gt;</a>')
   })
 })

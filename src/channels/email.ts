@@ -9,6 +9,7 @@ import {
   type DeliveryOutcome,
   type NotificationMessage,
 } from './channel.js'
+import { messageLinks } from './channel-text.js'
 
 const addressPattern = /^[^\s<>@]+@[^\s<>@]+$/
 const namedAddressPattern = /^[^<>]*<([^\s<>@]+@[^\s<>@]+)>$/
@@ -111,6 +112,16 @@ function sorted(record: Record<string, string>): [string, string][] {
   return Object.entries(record).sort(([a], [b]) => a.localeCompare(b))
 }
 
+// Inline styles only: mail clients drop <style> blocks and never run scripts or forms.
+function actionButton(action: { kind: string; label: string; url: string }): string {
+  const background = action.kind === 'acknowledge' ? '#d00000' : '#2eb886'
+  return (
+    `<a href="${escapeHtml(action.url)}" style="display:inline-block;padding:8px 16px;` +
+    `margin:0 8px 8px 0;border-radius:4px;background:${background};color:#ffffff;` +
+    `font-weight:600;text-decoration:none">${escapeHtml(action.label)}</a>`
+  )
+}
+
 /**
  * Renders a notification as an email: `[FIRING] <title>` subject, a text and an HTML part, and
  * a Message-ID derived from the notification id so a resent copy is recognisably the same mail.
@@ -127,6 +138,7 @@ export function emailContent(
   const annotations = sorted(message.annotations)
   const link =
     message.url !== undefined && /^https?:\/\//i.test(message.url) ? message.url : undefined
+  const actions = messageLinks(message, { open: false })
   const footer = `Sent by Keel. Notification ${message.id}, alert fingerprint ${message.fingerprint}.`
 
   const text = [
@@ -140,6 +152,7 @@ export function emailContent(
     ...(annotations.length === 0
       ? []
       : ['', 'Annotations:', ...annotations.map(([k, v]) => `  ${k}: ${v}`)]),
+    ...(actions.length === 0 ? [] : ['', ...actions.map((a) => `${a.label}: ${a.url}`)]),
     ...(link === undefined ? [] : ['', `Open in Keel: ${link}`]),
     '',
     '-- ',
@@ -158,6 +171,7 @@ export function emailContent(
     ]),
     ...(labels.length === 0 ? [] : ['<h3>Labels</h3>', table(labels)]),
     ...(annotations.length === 0 ? [] : ['<h3>Annotations</h3>', table(annotations)]),
+    ...(actions.length === 0 ? [] : [`<p>${actions.map(actionButton).join(' ')}</p>`]),
     ...(link === undefined ? [] : [`<p><a href="${escapeHtml(link)}">Open in Keel</a></p>`]),
     `<p style="color:#808080;font-size:12px">${escapeHtml(footer)}</p>`,
     '</body></html>',

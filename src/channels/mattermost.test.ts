@@ -4,13 +4,19 @@ import {
   type LoopbackReceiver,
 } from '../../test/helpers/loopback-receiver.js'
 import type { NotificationMessage } from './channel.js'
-import { httpContractReceiver, runChannelContract, sampleMessage } from './channel.contract.js'
+import {
+  httpContractReceiver,
+  runChannelContract,
+  sampleActions,
+  sampleMessage,
+} from './channel.contract.js'
 import { escapeMattermostText, mattermostChannel, mattermostPayload } from './mattermost.js'
 
 runChannelContract('mattermost', {
   definition: mattermostChannel,
   makeConfig: (url) => ({ url: `${url}/hooks/xq9k3mf8tbgdt8y1nrmwe5co3r` }),
   startReceiver: httpContractReceiver,
+  actionUrlForms: (url) => [`](${url})`],
 })
 
 describe('mattermost channel', () => {
@@ -140,5 +146,31 @@ describe('mattermost channel', () => {
       path: ['iconUrl'],
       message: 'iconUrl must be an http(s) image URL',
     })
+  })
+})
+
+describe('mattermost payload actions', () => {
+  it('renders the actions and the Keel link as Markdown links on a line of the post text', () => {
+    const payload = mattermostPayload(sampleMessage({ actions: sampleActions }))
+    expect(payload.text).toBe(
+      '\\[FIRING\\] web-home is DOWN\n' +
+        `[Acknowledge](${sampleActions[0]!.url}) · [Resolve](${sampleActions[1]!.url}) · ` +
+        '[Open in Keel](https://keel.example.org/incidents/42)',
+    )
+    expect(payload.attachments[0].fallback).toBe('\\[FIRING\\] web-home is DOWN')
+  })
+
+  it('percent-encodes characters that would end the link target early', () => {
+    const payload = mattermostPayload(
+      sampleMessage({
+        url: undefined,
+        actions: [{ kind: 'resolve', label: 'Resolve', url: 'https://k.example/a/x(y)?q=1&r=2' }],
+      }),
+    )
+    expect(payload.text).toContain('[Resolve](https://k.example/a/x%28y%29?q=1&r=2)')
+  })
+
+  it('adds no link line when the message has no actions', () => {
+    expect(mattermostPayload(sampleMessage()).text).toBe('\\[FIRING\\] web-home is DOWN')
   })
 })

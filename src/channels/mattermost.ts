@@ -6,7 +6,7 @@ import {
   timeoutSetting,
   type NotificationMessage,
 } from './channel.js'
-import { escapeMarkdown, truncateText } from './channel-text.js'
+import { escapeMarkdown, markdownLink, messageLinks, truncateText } from './channel-text.js'
 import { postJson } from './http-outcome.js'
 import { slackColor, type SlackField } from './slack.js'
 
@@ -70,7 +70,10 @@ export function escapeMattermostText(text: string): string {
   return escapeMarkdown(text).replace(/(?<![\p{L}\p{N}])@/gu, '@\u2060')
 }
 
-/** Builds the incoming-webhook body for a message. */
+/**
+ * Builds the incoming-webhook body for a message. One-click actions are Markdown links in the
+ * post text: attachment buttons post back to an integration server instead of opening a URL.
+ */
 export function mattermostPayload(
   message: NotificationMessage,
   options: { channel?: string; username?: string; iconUrl?: string } = {},
@@ -89,8 +92,12 @@ export function mattermostPayload(
     fields.push({ title: '…', value: `${entries.length - limits.fields} more labels`, short: true })
   }
   const text = escapeMattermostText(truncateText(headline, limits.title))
+  const links = message.actions?.length ? messageLinks(message) : []
   return {
-    text,
+    text:
+      links.length === 0
+        ? text
+        : `${text}\n${links.map((link) => markdownLink(link.label, link.url)).join(' · ')}`,
     ...(options.channel === undefined ? {} : { channel: options.channel }),
     ...(options.username === undefined ? {} : { username: options.username }),
     ...(options.iconUrl === undefined ? {} : { icon_url: options.iconUrl }),

@@ -3,13 +3,19 @@ import {
   startLoopbackReceiver,
   type LoopbackReceiver,
 } from '../../test/helpers/loopback-receiver.js'
-import { httpContractReceiver, runChannelContract, sampleMessage } from './channel.contract.js'
+import {
+  httpContractReceiver,
+  runChannelContract,
+  sampleActions,
+  sampleMessage,
+} from './channel.contract.js'
 import { ntfyChannel, ntfyPayload, ntfyPriority } from './ntfy.js'
 
 runChannelContract('ntfy', {
   definition: ntfyChannel,
   makeConfig: (url) => ({ server: url, topic: 'keel-alerts' }),
   startReceiver: httpContractReceiver,
+  actionUrlForms: (url) => [`"url":"${url}"`],
 })
 
 describe('ntfy channel', () => {
@@ -116,5 +122,30 @@ describe('ntfy channel', () => {
       topic: 'keel',
       timeout: '10s',
     })
+  })
+})
+
+describe('ntfy payload actions', () => {
+  it('renders the actions as view buttons, then "Open in Keel", at most three', () => {
+    const payload = ntfyPayload(sampleMessage({ actions: sampleActions }), 'keel-alerts')
+    expect(payload.actions).toEqual([
+      { action: 'view', label: 'Acknowledge', url: sampleActions[0]!.url, clear: true },
+      { action: 'view', label: 'Resolve', url: sampleActions[1]!.url, clear: true },
+      {
+        action: 'view',
+        label: 'Open in Keel',
+        url: 'https://keel.example.org/incidents/42',
+        clear: false,
+      },
+    ])
+  })
+
+  it("drops what does not fit in ntfy's three actions", () => {
+    const actions = [...sampleActions, ...sampleActions]
+    expect(ntfyPayload(sampleMessage({ actions }), 'keel-alerts').actions).toHaveLength(3)
+  })
+
+  it('sends no actions when the message has none', () => {
+    expect(ntfyPayload(sampleMessage(), 'keel-alerts')).not.toHaveProperty('actions')
   })
 })

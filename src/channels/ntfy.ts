@@ -6,7 +6,7 @@ import {
   timeoutSetting,
   type NotificationMessage,
 } from './channel.js'
-import { truncateText, truncateUtf8 } from './channel-text.js'
+import { messageLinks, truncateText, truncateUtf8 } from './channel-text.js'
 import { postJson } from './http-outcome.js'
 
 const ntfyConfigSchema = z.object({
@@ -39,11 +39,22 @@ export interface NtfyPayload {
   /** Emoji short codes become icons; other tags are shown as words. */
   tags: string[]
   click?: string
+  /** Buttons that open a URL (ntfy's `view` action); ntfy takes at most three. */
+  actions?: NtfyViewAction[]
+}
+
+/** An ntfy `view` action: a button that opens `url` (https://docs.ntfy.sh/publish/#open-websiteapp). */
+export interface NtfyViewAction {
+  action: 'view'
+  label: string
+  url: string
+  /** Dismisses the notification once the button is tapped. */
+  clear: boolean
 }
 
 // ntfy turns messages over 4,096 bytes (its default message-size-limit) into attachments or
 // refuses them; titles have no documented limit, so they get a readable one.
-const limits = { messageBytes: 4_096, title: 256, tag: 64 }
+const limits = { messageBytes: 4_096, title: 256, tag: 64, actions: 3 }
 
 /** The ntfy priority: 5 (urgent) for critical, 4 error, 3 warning, 2 info and resolved, 3 otherwise. */
 export function ntfyPriority(
@@ -57,7 +68,10 @@ export function ntfyPriority(
   return 3
 }
 
-/** Builds the JSON publish body: title, text with label lines, priority, tags and a click link. */
+/**
+ * Builds the JSON publish body: title, text with label lines, priority, tags, a click link, and
+ * one-click actions as `view` buttons (then "Open in Keel" when there is room for it).
+ */
 export function ntfyPayload(message: NotificationMessage, topic: string): NtfyPayload {
   const labels = Object.entries(message.labels)
     .filter(([name]) => name !== 'severity')
@@ -67,6 +81,14 @@ export function ntfyPayload(message: NotificationMessage, topic: string): NtfyPa
   // Tags are comma-separated on the wire, so a comma in the severity would split it.
   const severityTag = truncateText(message.severity.replace(/[,\s]+/g, '_'), limits.tag)
   const emoji = message.status === 'resolved' ? 'white_check_mark' : 'rotating_light'
+  const actions: NtfyViewAction[] = (message.actions?.length ? messageLinks(message) : [])
+    .slice(0, limits.actions)
+    .map((link) => ({
+      action: 'view',
+      label: link.label,
+      url: link.url,
+      clear: link.kind !== 'open',
+    }))
   return {
     topic,
     title: truncateText(`[${message.status.toUpperCase()}] ${message.title}`, limits.title),
@@ -74,6 +96,7 @@ export function ntfyPayload(message: NotificationMessage, topic: string): NtfyPa
     priority: ntfyPriority(message),
     tags: severityTag === '' ? [emoji] : [emoji, severityTag],
     ...(message.url === undefined ? {} : { click: message.url }),
+    ...(actions.length === 0 ? {} : { actions }),
   }
 }
 

@@ -4,13 +4,20 @@ import {
   type LoopbackReceiver,
 } from '../../test/helpers/loopback-receiver.js'
 import type { NotificationMessage } from './channel.js'
-import { httpContractReceiver, runChannelContract, sampleMessage } from './channel.contract.js'
-import { slackChannel, slackColor } from './slack.js'
+import {
+  httpContractReceiver,
+  runChannelContract,
+  sampleActions,
+  sampleMessage,
+} from './channel.contract.js'
+import { slackChannel, slackColor, slackPayload } from './slack.js'
 
 runChannelContract('slack', {
   definition: slackChannel,
   makeConfig: (url) => ({ url: `${url}/services/T000/B000/XXXX` }),
   startReceiver: httpContractReceiver,
+  // The button URL as is, and the fallback `<url|label>` link with `&` escaped for mrkdwn.
+  actionUrlForms: (url) => [`"url":"${url}"`, `<${url.replace(/&/g, '&amp;')}|`],
 })
 
 describe('slack channel', () => {
@@ -103,5 +110,54 @@ describe('slack channel', () => {
     ['a firing alert of an unknown severity is grey', 'firing', 'bogus', '#808080'],
   ] as const)('%s', (_name, status, severity, color) => {
     expect(slackColor({ status, severity })).toBe(color)
+  })
+})
+
+describe('slack payload actions', () => {
+  it('renders the actions and the Keel link as Block Kit url buttons under the headline', () => {
+    const payload = slackPayload(sampleMessage({ actions: sampleActions }))
+    expect(payload.blocks).toEqual([
+      { type: 'section', text: { type: 'mrkdwn', text: '[FIRING] web-home is DOWN' } },
+      {
+        type: 'actions',
+        elements: [
+          {
+            type: 'button',
+            action_id: 'keel-acknowledge',
+            text: { type: 'plain_text', text: 'Acknowledge' },
+            url: sampleActions[0]!.url,
+            style: 'primary',
+          },
+          {
+            type: 'button',
+            action_id: 'keel-resolve',
+            text: { type: 'plain_text', text: 'Resolve' },
+            url: sampleActions[1]!.url,
+          },
+          {
+            type: 'button',
+            action_id: 'keel-open',
+            text: { type: 'plain_text', text: 'Open in Keel' },
+            url: 'https://keel.example.org/incidents/42',
+          },
+        ],
+      },
+    ])
+  })
+
+  it('puts the links in the plain-text fallback, with `&` escaped for mrkdwn', () => {
+    const payload = slackPayload(sampleMessage({ actions: sampleActions }))
+    const [headline, links] = payload.text.split('\n')
+    expect(headline).toBe('[FIRING] web-home is DOWN')
+    expect(links).toBe(
+      sampleActions
+        .map((action) => `<${action.url.replace(/&/g, '&amp;')}|${action.label}>`)
+        .concat('<https://keel.example.org/incidents/42|Open in Keel>')
+        .join(' · '),
+    )
+  })
+
+  it('sends no blocks when the message has no actions', () => {
+    expect(slackPayload(sampleMessage())).not.toHaveProperty('blocks')
   })
 })

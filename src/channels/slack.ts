@@ -6,6 +6,7 @@ import {
   timeoutSetting,
   type NotificationMessage,
 } from './channel.js'
+import { messageLinks, truncateText } from './channel-text.js'
 import { postJson } from './http-outcome.js'
 
 const slackConfigSchema = z.object({
@@ -33,9 +34,25 @@ export interface SlackField {
   short: boolean
 }
 
+/** A Block Kit link button: following it opens `url`, no interactivity endpoint needed. */
+export interface SlackButton {
+  type: 'button'
+  action_id: string
+  text: { type: 'plain_text'; text: string }
+  url: string
+  style?: 'primary' | 'danger'
+}
+
+/** The Block Kit blocks Keel sends when a message has one-click actions. */
+export type SlackBlock =
+  | { type: 'section'; text: { type: 'mrkdwn'; text: string } }
+  | { type: 'actions'; elements: SlackButton[] }
+
 /** The incoming-webhook body Keel sends (Slack's legacy attachments, which Mattermost and Rocket.Chat also read). */
 export interface SlackPayload {
   text: string
+  /** Present only with actions; Slack then shows the blocks and uses `text` for notifications. */
+  blocks?: SlackBlock[]
   channel?: string
   username?: string
   icon_emoji?: string
@@ -75,7 +92,13 @@ export function escapeSlackText(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
 }
 
-/** Builds the incoming-webhook body for a message. */
+// Block Kit limits: button text 75 characters, button URL 3,000, section text 3,000.
+const limits = { buttonText: 75, buttonUrl: 3_000, section: 3_000 }
+
+/**
+ * Builds the incoming-webhook body for a message. One-click actions become link buttons in an
+ * `actions` block, and `<url|label>` links in `text` for clients that read no blocks.
+ */
 export function slackPayload(
   message: NotificationMessage,
   options: { channel?: string; username?: string; iconEmoji?: string } = {},
@@ -88,8 +111,40 @@ export function slackPayload(
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([name, value]) => ({ title: name, value: escapeSlackText(value), short: true })),
   ]
+  const links = message.actions?.length ? messageLinks(message) : []
+  const buttons: SlackButton[] = links
+    .filter((link) => link.url.length <= limits.buttonUrl)
+    .map((link) => ({
+      type: 'button',
+      action_id: `keel-${link.kind}`,
+      text: { type: 'plain_text', text: truncateText(link.label, limits.buttonText) },
+      url: link.url,
+      ...(link.kind === 'acknowledge' ? { style: 'primary' as const } : {}),
+    }))
+  // Inside `<url|label>` only `&`, `<` and `>` need escaping, and a URL cannot hold `|` unencoded.
+  const fallbackLinks = links
+    .filter((link) => !link.url.includes('|'))
+    .map((link) => `<${escapeSlackText(link.url)}|${escapeSlackText(link.label)}>`)
+  const text = [
+    escapeSlackText(headline),
+    ...(fallbackLinks.length ? [fallbackLinks.join(' · ')] : []),
+  ]
   return {
-    text: escapeSlackText(headline),
+    text: text.join('\n'),
+    ...(buttons.length === 0
+      ? {}
+      : {
+          blocks: [
+            {
+              type: 'section' as const,
+              text: {
+                type: 'mrkdwn' as const,
+                text: truncateText(escapeSlackText(headline), limits.section),
+              },
+            },
+            { type: 'actions' as const, elements: buttons },
+          ],
+        }),
     ...(options.channel === undefined ? {} : { channel: options.channel }),
     ...(options.username === undefined ? {} : { username: options.username }),
     ...(options.iconEmoji === undefined ? {} : { icon_emoji: options.iconEmoji }),

@@ -4,7 +4,12 @@ import {
   type LoopbackReceiver,
 } from '../../test/helpers/loopback-receiver.js'
 import type { NotificationMessage } from './channel.js'
-import { httpContractReceiver, runChannelContract, sampleMessage } from './channel.contract.js'
+import {
+  httpContractReceiver,
+  runChannelContract,
+  sampleActions,
+  sampleMessage,
+} from './channel.contract.js'
 import { teamsChannel, teamsColor, teamsPayload } from './teams.js'
 
 const workflowPath =
@@ -14,6 +19,7 @@ runChannelContract('teams', {
   definition: teamsChannel,
   makeConfig: (url) => ({ url: `${url}${workflowPath}` }),
   startReceiver: httpContractReceiver,
+  actionUrlForms: (url) => [`"url":"${url}"`],
 })
 
 describe('teams channel', () => {
@@ -184,5 +190,32 @@ describe('teams channel', () => {
       path: ['url'],
       message: expect.stringContaining('Workflows webhook'),
     })
+  })
+})
+
+describe('teams payload actions', () => {
+  it('adds an Action.OpenUrl per action before "Open in Keel"', () => {
+    const card = teamsPayload(sampleMessage({ actions: sampleActions })).attachments[0].content
+    expect(card.actions).toEqual([
+      {
+        type: 'Action.OpenUrl',
+        title: 'Acknowledge',
+        url: sampleActions[0]!.url,
+        style: 'positive',
+      },
+      { type: 'Action.OpenUrl', title: 'Resolve', url: sampleActions[1]!.url },
+      {
+        type: 'Action.OpenUrl',
+        title: 'Open in Keel',
+        url: 'https://keel.example.org/incidents/42',
+      },
+    ])
+  })
+
+  it('keeps the action buttons when a huge text is cut to fit the card size limit', () => {
+    const message = sampleMessage({ actions: sampleActions, text: '警'.repeat(20_000) })
+    const payload = teamsPayload(message)
+    expect(Buffer.byteLength(JSON.stringify(payload), 'utf8')).toBeLessThanOrEqual(24_000)
+    expect(payload.attachments[0].content.actions).toHaveLength(3)
   })
 })

@@ -7,7 +7,7 @@ import {
   type DeliveryOutcome,
   type NotificationMessage,
 } from './channel.js'
-import { truncateText, truncateUtf8 } from './channel-text.js'
+import { messageLinks, truncateText, truncateUtf8 } from './channel-text.js'
 import { postJson, type HttpAnswer } from './http-outcome.js'
 
 const teamsConfigSchema = z.object({
@@ -40,11 +40,19 @@ export interface TeamsPayload {
         type: 'AdaptiveCard'
         version: '1.4'
         body: TeamsCardElement[]
-        actions?: [{ type: 'Action.OpenUrl'; title: string; url: string }]
+        actions?: TeamsOpenUrl[]
         msteams: { width: 'Full' }
       }
     },
   ]
+}
+
+/** A card button that opens a link: one-click acknowledge/resolve, then "Open in Keel". */
+export interface TeamsOpenUrl {
+  type: 'Action.OpenUrl'
+  title: string
+  url: string
+  style?: 'positive'
 }
 
 /** The card elements Keel uses. */
@@ -95,6 +103,13 @@ export function teamsPayload(message: NotificationMessage): TeamsPayload {
   const omitted = labels.length + 1 - facts.length
   if (omitted > 0) facts.push({ title: '…', value: `${omitted} more labels` })
 
+  // Each action is a signed link that opens a confirmation page, so no Bot Framework is needed.
+  const actions: TeamsOpenUrl[] = messageLinks(message).map((link) => ({
+    type: 'Action.OpenUrl',
+    title: link.label,
+    url: link.url,
+    ...(link.kind === 'acknowledge' ? { style: 'positive' as const } : {}),
+  }))
   const status = message.status === 'resolved' ? 'RESOLVED' : 'FIRING'
   const at = new Date(message.at).toISOString().slice(0, 19).replace('T', ' ')
   const payload: TeamsPayload = {
@@ -125,13 +140,7 @@ export function teamsPayload(message: NotificationMessage): TeamsPayload {
             { type: 'TextBlock', text: truncateText(message.text, limits.text), wrap: true },
             { type: 'FactSet', facts },
           ],
-          ...(message.url === undefined
-            ? {}
-            : {
-                actions: [
-                  { type: 'Action.OpenUrl' as const, title: 'Open in Keel', url: message.url },
-                ],
-              }),
+          ...(actions.length === 0 ? {} : { actions }),
           msteams: { width: 'Full' },
         },
       },

@@ -4,7 +4,12 @@ import {
   type LoopbackReceiver,
 } from '../../test/helpers/loopback-receiver.js'
 import type { DeliveryOutcome, NotificationMessage } from './channel.js'
-import { httpContractReceiver, runChannelContract, sampleMessage } from './channel.contract.js'
+import {
+  httpContractReceiver,
+  runChannelContract,
+  sampleActions,
+  sampleMessage,
+} from './channel.contract.js'
 import { escapeTelegramHtml, telegramChannel, telegramPayload } from './telegram.js'
 
 const token = '7012345678:AAHk-Secret_Token_Value-0123456789ab'
@@ -13,6 +18,7 @@ runChannelContract('telegram', {
   definition: telegramChannel,
   makeConfig: (url) => ({ botToken: token, chatId: -1001234567890, apiUrl: url }),
   startReceiver: httpContractReceiver,
+  actionUrlForms: (url) => [`"url":"${url}"`],
 })
 
 function reasonOf(outcome: DeliveryOutcome): string {
@@ -222,5 +228,39 @@ describe('telegram payload', () => {
     expect(text.endsWith('<a href="https://keel.example.org/incidents/42">Open in Keel</a>')).toBe(
       true,
     )
+  })
+})
+
+describe('telegram payload actions', () => {
+  const options = { chatId: -1001234567890 }
+
+  it('renders the actions as one row of inline-keyboard URL buttons', () => {
+    const payload = telegramPayload(sampleMessage({ actions: sampleActions }), options)
+    expect(payload.reply_markup).toEqual({
+      inline_keyboard: [
+        [
+          { text: 'Acknowledge', url: sampleActions[0]!.url },
+          { text: 'Resolve', url: sampleActions[1]!.url },
+        ],
+      ],
+    })
+  })
+
+  it('falls back to HTML links in the text for hosts Telegram refuses as button URLs', () => {
+    const actions = sampleActions.map((action) => ({
+      ...action,
+      url: action.url.replace('https://keel.example.org', 'http://localhost:8080'),
+    }))
+    const payload = telegramPayload(sampleMessage({ actions }), options)
+    expect(payload).not.toHaveProperty('reply_markup')
+    for (const action of actions) {
+      expect(payload.text).toContain(
+        `<a href="${action.url.replace(/&/g, '&amp;')}">${action.label}</a>`,
+      )
+    }
+  })
+
+  it('sends no keyboard when the message has no actions', () => {
+    expect(telegramPayload(sampleMessage(), options)).not.toHaveProperty('reply_markup')
   })
 })

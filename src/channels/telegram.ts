@@ -7,7 +7,7 @@ import {
   type DeliveryOutcome,
   type NotificationMessage,
 } from './channel.js'
-import { truncateText } from './channel-text.js'
+import { messageLinks, truncateText, type MessageLink } from './channel-text.js'
 import { postJson, type HttpAnswer } from './http-outcome.js'
 
 const chatIdMessage =
@@ -53,6 +53,29 @@ export interface TelegramPayload {
   parse_mode: 'HTML'
   disable_web_page_preview: true
   disable_notification?: boolean
+  /** One-click actions as URL buttons under the message. */
+  reply_markup?: { inline_keyboard: TelegramUrlButton[][] }
+}
+
+/** An inline keyboard button that opens a URL. */
+export interface TelegramUrlButton {
+  text: string
+  url: string
+}
+
+/**
+ * True when Telegram will take the URL for a button. It refuses a message whose button points at
+ * a host without a dot (`localhost`, an intranet name) or an IP address, so such links go in the
+ * text instead, where they stay clickable.
+ */
+function buttonUrlAccepted(url: string): boolean {
+  let host: string
+  try {
+    host = new URL(url).hostname
+  } catch {
+    return false
+  }
+  return host.includes('.') && !/^[\d.]+$/.test(host) && !host.startsWith('[')
 }
 
 // Telegram counts 4,096 characters after parsing the HTML; counting the markup too keeps clear of it.
@@ -84,16 +107,25 @@ function escapeWithin(text: string, maxLength: number): string {
   return `${kept}…`
 }
 
-/** Builds the `sendMessage` body: bold headline, the text, label lines and a link to Keel. */
+/** Builds the `sendMessage` body: bold headline, text, label lines, a link to Keel and action buttons. */
 export function telegramPayload(
   message: NotificationMessage,
   options: { chatId: number | string; disableNotification?: boolean },
 ): TelegramPayload {
   const headline = `<b>${escapeWithin(`[${message.status.toUpperCase()}] ${message.title}`, limits.title)}</b>`
+  const actions: MessageLink[] = messageLinks(message, { open: false })
+  const buttons = actions.every((action) => buttonUrlAccepted(action.url)) ? actions : []
+  const textLinks = (buttons.length === 0 ? actions : [])
+    .map(
+      (action) =>
+        `<a href="${escapeTelegramHtml(action.url)}">${escapeTelegramHtml(action.label)}</a>`,
+    )
+    .join(' · ')
   const link =
-    message.url === undefined
+    (message.url === undefined
       ? ''
-      : `\n\n<a href="${escapeTelegramHtml(message.url)}">Open in Keel</a>`
+      : `\n\n<a href="${escapeTelegramHtml(message.url)}">Open in Keel</a>`) +
+    (textLinks === '' ? '' : `\n${textLinks}`)
   const entries: [string, string][] = [
     ['severity', message.severity],
     ...Object.entries(message.labels)
@@ -116,6 +148,13 @@ export function telegramPayload(
     ...(options.disableNotification === undefined
       ? {}
       : { disable_notification: options.disableNotification }),
+    ...(buttons.length === 0
+      ? {}
+      : {
+          reply_markup: {
+            inline_keyboard: [buttons.map((button) => ({ text: button.label, url: button.url }))],
+          },
+        }),
   }
 }
 

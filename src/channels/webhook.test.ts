@@ -3,14 +3,20 @@ import {
   startLoopbackReceiver,
   type LoopbackReceiver,
 } from '../../test/helpers/loopback-receiver.js'
-import { httpContractReceiver, runChannelContract, sampleMessage } from './channel.contract.js'
-import { signWebhook, verifyWebhookSignature, webhookChannel } from './webhook.js'
+import {
+  httpContractReceiver,
+  runChannelContract,
+  sampleActions,
+  sampleMessage,
+} from './channel.contract.js'
+import { signWebhook, verifyWebhookSignature, webhookChannel, webhookPayload } from './webhook.js'
 
 runChannelContract('webhook', {
   definition: webhookChannel,
   makeConfig: (url) => ({ url: `${url}/hooks/keel` }),
   startReceiver: httpContractReceiver,
   identifying: (message) => [message.id, message.fingerprint],
+  actionUrlForms: (url) => [`"url":"${url}"`],
 })
 
 const now = Date.UTC(2025, 2, 1, 12, 0, 30)
@@ -178,5 +184,18 @@ describe('verifyWebhookSignature', () => {
     ],
   ])('%s', (_name, secret, timestamp, header, nowSeconds, expected) => {
     expect(verifyWebhookSignature(secret, timestamp, body, header, nowSeconds)).toBe(expected)
+  })
+})
+
+describe('webhook payload actions', () => {
+  it('lists the one-click actions with kind, label and URL, keeping version 1', () => {
+    const payload = webhookPayload(sampleMessage({ actions: sampleActions }))
+    expect(payload.version).toBe('1')
+    expect(payload.actions).toEqual(sampleActions)
+  })
+
+  it('leaves out `actions` when the message has none', () => {
+    expect(webhookPayload(sampleMessage())).not.toHaveProperty('actions')
+    expect(webhookPayload(sampleMessage({ actions: [] }))).not.toHaveProperty('actions')
   })
 })

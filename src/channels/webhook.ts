@@ -45,6 +45,11 @@ export interface WebhookPayload {
   /** ISO 8601, UTC. */
   at: string
   url?: string
+  /**
+   * One-click links (signed acknowledge/resolve), present only when the message has them; each
+   * opens a confirmation page in Keel, so a receiver can show it as a button.
+   */
+  actions?: { kind: 'acknowledge' | 'resolve'; label: string; url: string }[]
 }
 
 /** Builds the version 1 webhook body for a message. */
@@ -61,6 +66,9 @@ export function webhookPayload(message: NotificationMessage): WebhookPayload {
     annotations: message.annotations,
     at: new Date(message.at).toISOString(),
     ...(message.url === undefined ? {} : { url: message.url }),
+    ...(message.actions === undefined || message.actions.length === 0
+      ? {}
+      : { actions: message.actions.map(({ kind, label, url }) => ({ kind, label, url })) }),
   }
 }
 

@@ -5,7 +5,7 @@ import { runCheck, parseMonitorSpec } from '../checks/registry.js'
 import { formatIssues, loadConfig } from '../config/load.js'
 import { keelConfigJsonSchema } from '../config/schema.js'
 import { KeelError, InputError, NotFoundError } from '../core/errors.js'
-import { parseDuration } from '../core/time.js'
+import { formatDuration, parseDuration } from '../core/time.js'
 import { openStore } from '../store/dialect.js'
 import { getMonitor, listMonitors } from '../store/monitors.js'
 import { executeApply, planApply, planIsEmpty } from '../services/apply.js'
@@ -122,8 +122,11 @@ async function serve(options: { config: string; demo?: boolean; listen?: string 
   out(lines.join('\n'))
 
   const shutdown = async (signal: string) => {
-    log.info(`${signal} received; finishing checks and deliveries in flight`)
-    await keel.stop(keel.config.server.shutdownTimeout)
+    const deadline = keel.config.server.shutdownTimeout
+    log.info(
+      `${signal} received; finishing checks and deliveries in flight (up to ${formatDuration(deadline)}, server.shutdownTimeout)`,
+    )
+    await keel.stop(deadline)
     await demo?.close()
     process.exit(0)
   }

@@ -13,6 +13,7 @@ import { Dispatcher } from '../engine/dispatcher.js'
 import { Escalator } from '../engine/escalator.js'
 import { retriggerExpiredAcks } from '../engine/incidents.js'
 import { GroupNotifier, reviewSuppression, sendSilenceExpiryNotices } from '../engine/noise.js'
+import { runAutoRemediations } from '../services/auto-remediation.js'
 import { pruneIngestInbox, resolveExpiredAlerts } from '../services/integrations.js'
 import { runRetention } from '../engine/retention.js'
 import { Scheduler } from '../engine/scheduler.js'
@@ -309,6 +310,8 @@ export async function startKeel(options: StartKeelOptions): Promise<RunningKeel>
         ...(config.server.publicUrl ? { publicUrl: config.server.publicUrl } : {}),
       })
       if (notices.length > 0) dispatcher.nudge()
+      // Receivers that name a runbook start it for incidents opened since the last pass.
+      await runAutoRemediations({ db: store.db, clock, log }, runbookSettings, owner)
     } catch (err) {
       log.error({ err }, 'reviewing silences and maintenance failed; will retry')
     }

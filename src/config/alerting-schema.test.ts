@@ -66,7 +66,7 @@ describe('the alerting section of keel.yaml', () => {
     {
       name: 'a receiver that reaches nobody',
       alerting: { receivers: { quiet: {} } },
-      expected: /needs `channels`, an `escalationPolicy`, or both/,
+      expected: /needs `channels`, an `escalationPolicy` or a `runbook`/,
     },
     {
       name: 'a root route with matchers',

@@ -44,7 +44,11 @@ describe('loadConfig from a file', () => {
     const result = configOf(await loadConfig(file, { PAGER_SECRET: 'hook-secret' }))
     const { config } = result
     expect(result.files).toEqual([file])
-    expect(config.server).toEqual({ listen: '0.0.0.0:9090', publicUrl: 'https://keel.example.org' })
+    expect(config.server).toEqual({
+      listen: '0.0.0.0:9090',
+      publicUrl: 'https://keel.example.org',
+      shutdownTimeout: 10_000,
+    })
     expect(config.store).toEqual({ driver: 'sqlite', path: path.join(fixtures, 'data', 'keel.db') })
     expect(config.retention).toEqual({
       raw: 7_200_000,

@@ -55,10 +55,12 @@ function touchedAt(view: MonitorView): number {
 }
 
 const pageSize = 1000
+/** The page read while the stream opens only has to fill the window, so it is small and quick. */
+const firstPageSize = 200
 /** Events are applied in batches, so a burst of checks renders once. */
 const batchMs = 250
 /** While the rest of the list loads, the page re-renders at most this often. */
-const loadRenderMs = 500
+const loadRenderMs = 1000
 /** How many recent changes `changedSince` remembers. */
 const changeLogSize = 32
 
@@ -192,7 +194,7 @@ export class MonitorStore {
   private async prefetch(): Promise<void> {
     const pagesRead = this.pagesRead
     try {
-      const page = await api<Page<MonitorView>>(`/api/v1/monitors?limit=${pageSize}`)
+      const page = await api<Page<MonitorView>>(`/api/v1/monitors?limit=${firstPageSize}`)
       if (this.stopped || pagesRead !== this.pagesRead) return
       let changed = false
       for (const view of page.items) changed = this.apply(view.id, view) || changed

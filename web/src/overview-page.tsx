@@ -91,6 +91,8 @@ interface Listing {
   known: Set<string>
 }
 
+const noLabels: string[] = []
+
 /** Above this many changed monitors, one rebuild is cheaper than patching each. */
 const patchLimit = 1000
 
@@ -116,7 +118,14 @@ function offered(listing: Listing, entry: MonitorEntry): boolean {
   )
 }
 
-function rebuild(store: MonitorStore, filters: Filters): Listing {
+/** `previous` when it holds the same strings, so a memoised select is not rebuilt. */
+function reuse(previous: string[] | undefined, next: string[]): string[] {
+  return previous?.length === next.length && previous.every((v, i) => v === next[i])
+    ? previous
+    : next
+}
+
+function rebuild(store: MonitorStore, filters: Filters, previous: Listing | undefined): Listing {
   const sorted = [...store.entries.values()].sort(compare(filters.sort))
   const types = new Set<string>()
   const labels = new Set<string>()
@@ -138,8 +147,8 @@ function rebuild(store: MonitorStore, filters: Filters): Listing {
     filterKey: filterKeyOf(filters),
     shown,
     shownAt: positions(shown),
-    types: [...types].sort(),
-    labelOptions: [...labels].sort(),
+    types: reuse(previous?.types, [...types].sort()),
+    labelOptions: reuse(previous?.labelOptions, [...labels].sort()),
     known,
   }
 }
@@ -156,11 +165,11 @@ function refilter(listing: Listing, filters: Filters): Listing {
  * monitor, or a page of the list being read costs a re-sort (and only a filter change a re-filter).
  */
 function listingOf(store: MonitorStore, filters: Filters, previous: Listing | undefined): Listing {
-  if (!previous || previous.sort !== filters.sort) return rebuild(store, filters)
+  if (!previous || previous.sort !== filters.sort) return rebuild(store, filters, previous)
   let listing = previous
   if (previous.version !== store.version) {
     const ids = store.changedSince(previous.version)
-    if (!ids || ids.size > patchLimit) return rebuild(store, filters)
+    if (!ids || ids.size > patchLimit) return rebuild(store, filters, previous)
     const byOrder = compare(filters.sort)
     const sorted = previous.sorted.slice()
     let shown: MonitorEntry[] | undefined = previous.shown.slice()
@@ -168,11 +177,12 @@ function listingOf(store: MonitorStore, filters: Filters, previous: Listing | un
     for (const id of ids) {
       const entry = store.entries.get(id)
       const at = previous.sortedAt.get(id)
-      if (!entry || at === undefined || !offered(previous, entry)) return rebuild(store, filters)
+      if (!entry || at === undefined || !offered(previous, entry))
+        return rebuild(store, filters, previous)
       const before = sorted[at - 1]
       const after = sorted[at + 1]
       if ((before && byOrder(before, entry) > 0) || (after && byOrder(entry, after) > 0)) {
-        return rebuild(store, filters)
+        return rebuild(store, filters, previous)
       }
       sorted[at] = entry
       const shownAt = previous.shownAt.get(id)
@@ -221,7 +231,13 @@ export function OverviewPage(props: { store: MonitorStore; search: URLSearchPara
     return next
     // `filters` is rebuilt from the URL on each render: its fields are the dependencies.
   }, [store, version, filters.state, filters.type, filters.label, filters.q, filters.sort])
-  const { shown, types, labelOptions } = listing
+  const { shown, types } = listing
+  // Offered once the list is complete: while it loads, each page would add options to rebuild.
+  const labelOptions = store.loaded
+    ? listing.labelOptions
+    : filters.label
+      ? [filters.label]
+      : noLabels
   const total = store.entries.size
   const counts = useMemo(() => countByState(store), [store, version])
   // One option per label value can mean tens of thousands of options: rebuilt only when they change.
@@ -240,7 +256,10 @@ export function OverviewPage(props: { store: MonitorStore; search: URLSearchPara
             </option>
           ))}
         </select>
+        {/* Keyed by the option count, so a long new list is built off-page and inserted at once:
+            React inserts new siblings one by one, each a walk over the rest (quadratic). */}
         <select
+          key={labelOptions.length}
           aria-label="Filter by label"
           value={filters.label}
           onChange={(e) => setFilter('label', e.target.value)}

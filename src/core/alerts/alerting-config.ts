@@ -36,10 +36,27 @@ export const receiverSchema = z
       .boolean()
       .default(true)
       .describe('Whether grouped messages also report alerts that resolved.'),
+    runbook: z
+      .strictObject({
+        name: z.string().min(1).describe('The runbook to start (it must set `autoRun.enabled`).'),
+        params: z
+          .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
+          .default({})
+          .describe('Parameters passed to the run.'),
+      })
+      .optional()
+      .describe('Auto-remediation: a runbook started when an incident routed here opens.'),
   })
-  .refine((receiver) => receiver.channels.length > 0 || receiver.escalationPolicy !== undefined, {
-    message: 'a receiver needs `channels`, an `escalationPolicy`, or both; otherwise it is silent',
-  })
+  .refine(
+    (receiver) =>
+      receiver.channels.length > 0 ||
+      receiver.escalationPolicy !== undefined ||
+      receiver.runbook !== undefined,
+    {
+      message:
+        'a receiver needs `channels`, an `escalationPolicy` or a `runbook`; otherwise it does nothing',
+    },
+  )
 
 /** A receiver as validated. */
 export type Receiver = z.output<typeof receiverSchema>
