@@ -249,11 +249,9 @@ describe('email content actions', () => {
     for (const action of sampleActions) {
       const href = `href="${action.url.replace(/&/g, '&amp;')}"`
       expect(content.html).toContain(href)
-      expect(content.html).toMatch(
-        new RegExp(
-          `${href.replace(/[.?*+()[\]]/g, '\\$&')} style="display:inline-block[^"]*">${action.label}</a>`,
-        ),
-      )
+      const button = content.html.slice(content.html.indexOf(href))
+      expect(button.startsWith(`${href} style="display:inline-block;`)).toBe(true)
+      expect(button).toMatch(new RegExp(`^[^<]*>${action.label}</a>`))
     }
   })
 

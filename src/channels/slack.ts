@@ -139,7 +139,8 @@ export function slackPayload(
               type: 'section' as const,
               text: {
                 type: 'mrkdwn' as const,
-                text: truncateText(escapeSlackText(headline), limits.section),
+                // Cut before escaping so no entity is split; escaping at most quintuples it.
+                text: escapeSlackText(truncateText(headline, limits.section / 5)),
               },
             },
             { type: 'actions' as const, elements: buttons },

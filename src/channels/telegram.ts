@@ -64,9 +64,9 @@ export interface TelegramUrlButton {
 }
 
 /**
- * True when Telegram will take the URL for a button. It refuses a message whose button points at
- * a host without a dot (`localhost`, an intranet name) or an IP address, so such links go in the
- * text instead, where they stay clickable.
+ * True when the URL is safe for a button. Telegram refuses the whole message when a button points
+ * at `localhost` (BUTTON_URL_INVALID); hosts without a dot and IP literals are kept out of
+ * buttons too, and go in the text instead, where they stay clickable.
  */
 function buttonUrlAccepted(url: string): boolean {
   let host: string

@@ -43,6 +43,7 @@ describe('keelConfigSchema', () => {
         maintenance: [],
         silenceExpiryNotice: 3_600_000,
         noticeChannels: [],
+        dependencySuppression: true,
       },
     })
   })

@@ -12,6 +12,7 @@ import {
   type IncidentChange,
   type IncidentPolicy,
 } from './incidents.js'
+import { groupUnderRootCause } from './dependencies.js'
 import { applyNoiseControl, NoiseScope } from './noise.js'
 
 /** What the pipeline did with one alert event. */
@@ -70,16 +71,19 @@ export async function processAlertEvents(
       alert && !isAcknowledgement(event) ? await applyNoiseControl(trx, scope, alert, change) : {}
     // A muted firing alert opens and joins nothing; `reviewSuppression` lets it in once released.
     const muted = noise.suppressedBy !== undefined && alert?.status === 'firing'
+    const grouped =
+      !muted && alert ? await groupUnderRootCause(trx, scope, alert, change) : undefined
     const incident = muted
       ? undefined
-      : await updateIncidentForAlert(
+      : (grouped ??
+        (await updateIncidentForAlert(
           trx,
           { event, change, ...(alert ? { alert } : {}) },
           {
             now: options.now,
             ...(options.incidentPolicy ? { policy: options.incidentPolicy } : {}),
           },
-        )
+        )))
     out.push({
       event,
       change,

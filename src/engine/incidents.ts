@@ -222,6 +222,37 @@ async function attachFiringAlert(
 }
 
 /**
+ * A firing alert joins a given open incident (dependency grouping: the incident of its probable
+ * root cause) instead of its own group's, with a timeline line that names the cause. Joining
+ * an open incident pages nobody new.
+ */
+export async function joinIncidentAsDependent(
+  trx: Executor,
+  incident: Incident,
+  alert: Alert,
+  change: AlertChange,
+  now: number,
+  cause: { rootEntity: string; path: readonly string[] },
+): Promise<IncidentChange | undefined> {
+  const linked = await attachAlert(trx, incident.id, alert.id, now)
+  const result = await applyStoredIncidentEvent(
+    trx,
+    incident,
+    { kind: 'alertAttached', alert: alertRef(alert), refired: !linked || change === 'reopened' },
+    now,
+  )
+  await appendTimeline(trx, incident.id, [
+    {
+      at: now,
+      kind: 'note',
+      text: `${alertTitle(alert)}: grouped here, probable root cause ${cause.rootEntity} (${cause.path.join(' → ')})`,
+      data: { fingerprint: alert.fingerprint, rootEntity: cause.rootEntity, path: cause.path },
+    },
+  ])
+  return changeOf(result)
+}
+
+/**
  * The incident side of one alert event, in the caller's transaction: a firing alert (opened or
  * reopened, or one never linked) joins the open incident of its group or opens one; a firing
  * alert that turned more severe raises its incident's severity; a resolved alert is recorded on its incident, which

@@ -16,6 +16,7 @@ import { enqueueNotifications } from '../store/notifications.js'
 import { insertResults, insertStateChange } from '../store/results.js'
 import type { MonitorRow } from '../store/schema.js'
 import { updateIncidentForAlert } from './incidents.js'
+import { groupUnderRootCause } from './dependencies.js'
 import { applyNoiseControl, NoiseScope } from './noise.js'
 
 /** The monitor facts the recorder needs to label alerts and route notifications. */
@@ -258,16 +259,19 @@ export async function recordTransition(
   )
   if (!alert) return { monitor, transition, notified: [] }
   const { alert: stored, change } = await upsertAlertByFingerprint(trx, alert)
-  const noise = stored
-    ? await applyNoiseControl(trx, new NoiseScope(trx, options.now), stored, change)
-    : {}
+  const scope = new NoiseScope(trx, options.now)
+  const noise = stored ? await applyNoiseControl(trx, scope, stored, change) : {}
   // While a monitor flaps, only the start and end of flapping are worth a page.
   const flapQuiet = transition.flapping && !transition.flappingChanged
   // A silenced or maintained monitor pages for neither its failure nor the recovery nobody heard
   // of; its recovery still resolves an incident it was part of before it was muted.
   const muted = noise.suppressedBy !== undefined
   // The same incident grouping external alerts get (alert-pipeline.ts); quiet flaps leave it be.
-  if (!flapQuiet && !(muted && alert.status === 'firing')) {
+  const grouped =
+    !flapQuiet && !muted && stored
+      ? await groupUnderRootCause(trx, scope, stored, change)
+      : undefined
+  if (!grouped && !flapQuiet && !(muted && alert.status === 'firing')) {
     await updateIncidentForAlert(
       trx,
       { event: alert, change, ...(stored ? { alert: stored } : {}) },

@@ -142,6 +142,41 @@ export async function findOpenIncident(
   return row ? incidentFromRow(row) : undefined
 }
 
+/** Which of these services have an open incident. */
+export async function servicesWithOpenIncidents(
+  db: Executor,
+  services: readonly string[],
+): Promise<Set<string>> {
+  if (services.length === 0) return new Set()
+  const rows = await db
+    .selectFrom('incidents')
+    .select('service')
+    .distinct()
+    .where('service', 'in', [...services])
+    .where(sql<boolean>`status <> 'resolved'`)
+    .execute()
+  return new Set(rows.flatMap((row) => (row.service === null ? [] : [row.service])))
+}
+
+/** The newest open incident of one of these services (for dependency grouping), if any. */
+export async function findOpenIncidentOfServices(
+  db: Executor,
+  services: readonly string[],
+  options: LockOptions = {},
+): Promise<Incident | undefined> {
+  if (services.length === 0) return undefined
+  const row = await db
+    .selectFrom('incidents')
+    .selectAll()
+    .where('service', 'in', [...services])
+    .where(sql<boolean>`status <> 'resolved'`)
+    .orderBy('id', 'desc')
+    .limit(1)
+    .modifyEnd(forUpdate(db, options))
+    .executeTakeFirst()
+  return row ? incidentFromRow(row) : undefined
+}
+
 /** Writes an incident's changed fields (status, times, people, severity). */
 export async function saveIncident(db: Executor, incident: Incident, now: number): Promise<void> {
   await db

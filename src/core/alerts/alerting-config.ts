@@ -46,6 +46,10 @@ export const receiverSchema = z
       })
       .optional()
       .describe('Auto-remediation: a runbook started when an incident routed here opens.'),
+    dependencySuppression: z
+      .boolean()
+      .optional()
+      .describe('Overrides alerting.dependencySuppression for alerts routed here.'),
   })
   .refine(
     (receiver) =>
@@ -132,6 +136,12 @@ export const alertingConfigSchema = z
       .array(z.string().min(1))
       .default([])
       .describe('Channels that get notices such as "silence expires soon".'),
+    dependencySuppression: z
+      .boolean()
+      .default(true)
+      .describe(
+        'Group an alert under the open incident of the down catalog entity it depends on, instead of paging for it.',
+      ),
   })
   .superRefine((config, ctx) => {
     const ids = new Set<string>()
@@ -244,6 +254,12 @@ export function routedEscalation(
     }
   }
   return undefined
+}
+
+/** Whether dependency grouping applies to an alert with these labels (per receiver, else global). */
+export function dependencySuppressionFor(config: AlertingConfig, labels: Labels): boolean {
+  const first = receiversFor(config, labels)[0]
+  return first?.receiver.dependencySuppression ?? config.dependencySuppression
 }
 
 /** Whether the route is muted now by its mute or active time intervals. */

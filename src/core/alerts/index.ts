@@ -87,6 +87,7 @@ export { weekdays, type Weekday, type WeeklyWindow } from './time-window.js'
 export {
   alertingConfigSchema,
   configMaintenanceSchema,
+  dependencySuppressionFor,
   isRouteMutedNow,
   receiversFor,
   receiverSchema,

@@ -1,0 +1,102 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { storeKinds } from '../../test/helpers/stores.js'
+import { entitySpecSchema } from '../core/catalog/index.js'
+import { fingerprint, type AlertEvent } from '../core/alerts/index.js'
+import { writeAlertingSection } from '../services/alerting.js'
+import { writeOncallSections } from '../services/oncall.js'
+import { upsertEntity } from '../store/catalog.js'
+import type { Store } from '../store/dialect.js'
+import { getEscalation } from '../store/escalations.js'
+import { listIncidentAlerts, listIncidents, listTimeline } from '../store/incidents.js'
+import { processAlertEvents } from './alert-pipeline.js'
+
+const t0 = Date.UTC(2026, 11, 6, 5, 0, 0)
+const services = ['orders', 'billing', 'search', 'accounts', 'reports']
+
+function firing(labels: Record<string, string>, at: number): AlertEvent {
+  return {
+    fingerprint: fingerprint(labels),
+    status: 'firing',
+    labels,
+    annotations: { summary: `${labels.alertname} on ${labels.service}` },
+    source: 'test',
+    at,
+  }
+}
+
+for (const kind of storeKinds) {
+  describe.skipIf(kind.skipReason !== undefined)(`dependency grouping on ${kind.name}`, () => {
+    let store: Store
+    let cleanup: () => Promise<void>
+    const ingest = (events: AlertEvent[], at: number) =>
+      store.db.transaction().execute((trx) => processAlertEvents(trx, events, { now: at }))
+
+    beforeEach(async () => {
+      const created = await kind.create()
+      store = created.store
+      cleanup = created.cleanup
+      const put = (id: string, spec: unknown) =>
+        upsertEntity(store.db, { id, spec: entitySpecSchema.parse(spec), source: 'api' }, t0)
+      await put('db-main', { kind: 'database' })
+      await put('cache', { kind: 'service', dependsOn: ['db-main'] })
+      for (const id of services) {
+        await put(id, { kind: 'service', dependsOn: [id === 'reports' ? 'cache' : 'db-main'] })
+      }
+      await put('cdn', { kind: 'service' })
+    })
+    afterEach(async () => cleanup())
+
+    it('db down, then 5 dependent services alert: one incident, one page, root cause named', async () => {
+      await writeOncallSections(store.db, {
+        users: { ann: { name: 'Ann' } },
+        teams: {},
+        schedules: {},
+        escalationPolicies: { ops: { levels: [{ targets: [{ user: 'ann' }] }] } },
+        routes: { match: [{ matchers: [], escalationPolicy: 'ops' }] },
+      })
+      const [db] = await ingest([firing({ alertname: 'DbDown', service: 'db-main' }, t0)], t0)
+      const dbIncident = db!.incident!.incident
+      const dependents = await ingest(
+        services.map((service) => firing({ alertname: 'HighErrorRate', service }, t0 + 20_000)),
+        t0 + 20_000,
+      )
+      // Every dependent joined the database's incident; nothing else opened.
+      expect(dependents.map((p) => p.incident?.incident.id)).toEqual(Array(5).fill(dbIncident.id))
+      expect(dependents.every((p) => p.incident?.opened === false)).toBe(true)
+      expect(await listIncidents(store.db, {})).toHaveLength(1)
+      expect((await listIncidentAlerts(store.db, dbIncident.id)).length).toBe(6)
+      // One escalation: the database's. The timeline names the root cause and the path.
+      expect(await getEscalation(store.db, dbIncident.id)).toMatchObject({ status: 'active' })
+      const escalations = await store.db.selectFrom('escalations').selectAll().execute()
+      expect(escalations).toHaveLength(1)
+      const notes = (await listTimeline(store.db, dbIncident.id)).map((e) => e.text)
+      expect(notes).toContain(
+        'HighErrorRate on reports: grouped here, probable root cause db-main (reports → cache → db-main)',
+      )
+      expect(notes.filter((n) => /probable root cause db-main/.test(n))).toHaveLength(5)
+    })
+
+    it('an unrelated service, or no down dependency, pages on its own', async () => {
+      await ingest([firing({ alertname: 'DbDown', service: 'db-main' }, t0)], t0)
+      const [cdn] = await ingest([firing({ alertname: 'Slow', service: 'cdn' }, t0 + 1)], t0 + 1)
+      expect(cdn?.incident?.opened).toBe(true)
+      await cleanup()
+      const created = await kind.create()
+      store = created.store
+      cleanup = created.cleanup
+      const [orders] = await ingest([firing({ alertname: 'Err', service: 'orders' }, t0)], t0)
+      expect(orders?.incident?.opened).toBe(true)
+    })
+
+    it('can be turned off: then each service pages', async () => {
+      await writeAlertingSection(store.db, { dependencySuppression: false })
+      await ingest([firing({ alertname: 'DbDown', service: 'db-main' }, t0)], t0)
+      const dependents = await ingest(
+        services.map((service) => firing({ alertname: 'HighErrorRate', service }, t0 + 1)),
+        t0 + 1,
+      )
+      expect(dependents.every((p) => p.incident?.opened === true)).toBe(true)
+      expect(await listIncidents(store.db, {})).toHaveLength(6)
+    })
+  })
+}
