@@ -225,7 +225,8 @@ for (const kind of storeKinds) {
       expect(actions.map((a) => a.kind)).toEqual(['acknowledge', 'resolve'])
       for (const action of actions) {
         expect(action.url.startsWith('https://keel.example.org/a/')).toBe(true)
-        expect(message?.message.text).toContain(action.url)
+        // Channels render the links from `actions`, so the text does not repeat them.
+        expect(message?.message.text).not.toContain(action.url)
         expect(verifyAckLink(action.url, key, t0)).toMatchObject({
           ok: true,
           claims: {

@@ -263,10 +263,10 @@ function buildMessage(
       actions.push({ kind, label, url: `${links.publicUrl}${path}` })
     }
   }
+  // The one-click links travel as `actions`; every channel renders them its own way.
   const lines = [
     `${incident} (${subject.severity}) is not acknowledged: ${subject.title}`,
     `You are paged at ${ordinalLevel(step)} of escalation policy ${step.policyId}.`,
-    ...actions.map((action) => `${action.label}: ${action.url}`),
   ]
   const labels: Record<string, string> = {
     ...subject.labels,
