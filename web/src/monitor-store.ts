@@ -212,10 +212,14 @@ export class MonitorStore {
   private async reload(): Promise<void> {
     const generation = ++this.loadGeneration
     const seen = new Set<string>()
-    const read = (after: string | undefined) =>
-      api<Page<MonitorView>>(
+    const read = (after: string | undefined) => {
+      const page = api<Page<MonitorView>>(
         `/api/v1/monitors?limit=${pageSize}${after ? `&after=${encodeURIComponent(after)}` : ''}`,
       )
+      // Awaited below, unless a newer read took over: then its failure is nobody's concern.
+      page.catch(() => undefined)
+      return page
+    }
     let pending: Promise<Page<MonitorView>> | undefined = read(undefined)
     let dirty = false
     let renderedAt = 0
@@ -235,7 +239,8 @@ export class MonitorStore {
           dirty = false
           renderedAt = performance.now()
         }
-        if (pending) await yieldToBrowser()
+        // A hidden tab runs timers once a second at most: there, nothing waits for a paint anyway.
+        if (pending && document.visibilityState === 'visible') await yieldToBrowser()
         if (generation !== this.loadGeneration) return
       }
       for (const id of [...this.entries.keys()]) if (!seen.has(id)) this.entries.delete(id)
