@@ -32,6 +32,8 @@ export interface ProcessAlertEventsOptions {
   publicUrl?: string
   /** How alerts group into incidents; `defaultIncidentPolicy` when absent. */
   incidentPolicy?: IncidentPolicy
+  /** Noise-control inputs shared by a whole batch (group commit); one per call when absent. */
+  scope?: NoiseScope
 }
 
 /**
@@ -64,7 +66,7 @@ export async function processAlertEvents(
   options: ProcessAlertEventsOptions,
 ): Promise<ProcessedAlert[]> {
   const out: ProcessedAlert[] = []
-  const scope = new NoiseScope(trx, options.now)
+  const scope = options.scope ?? new NoiseScope(trx, options.now)
   for (const event of events) {
     const { alert, change } = await upsertAlert(trx, event)
     const noise =

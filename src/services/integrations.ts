@@ -5,6 +5,7 @@ import { AuthenticationError, ConflictError, InputError, NotAllowedError } from 
 import { NotFoundError } from '../core/errors.js'
 import type { Clock } from '../core/time.js'
 import { processAlertEvents } from '../engine/alert-pipeline.js'
+import { NoiseScope } from '../engine/noise.js'
 import type {
   FieldIssue,
   IngestAccepted,
@@ -440,8 +441,10 @@ export class IngestCommitter {
           trx,
           batch.flatMap((work) => work.items.map((i) => i.fingerprint)),
         )
+        // Silences, maintenance and the alerting config are read once for the whole batch.
+        const scope = new NoiseScope(trx, batch[0]?.now ?? Date.now())
         const out: IngestAccepted[] = []
-        for (const work of batch) out.push(await applyIngestItemsIn(trx, work))
+        for (const work of batch) out.push(await applyIngestItemsIn(trx, work, scope))
         return out
       })
     } catch (error) {
@@ -484,7 +487,11 @@ export async function applyIngestItems(
 }
 
 /** `applyIngestItems` inside a transaction the caller holds (the group committer's). */
-async function applyIngestItemsIn(trx: Executor, work: IngestWork): Promise<IngestAccepted> {
+async function applyIngestItemsIn(
+  trx: Executor,
+  work: IngestWork,
+  scope?: NoiseScope,
+): Promise<IngestAccepted> {
   const { deps, integration, kind, items, now } = work
   const source = `${integration.kind}:${integration.id}`
   await lockAlertFingerprints(
@@ -500,6 +507,7 @@ async function applyIngestItemsIn(trx: Executor, work: IngestWork): Promise<Inge
   }
   const processed = await processAlertEvents(trx, events, {
     now,
+    ...(scope ? { scope } : {}),
     ...(deps.publicUrl ? { publicUrl: deps.publicUrl } : {}),
   })
   const statuses = items.map((item, i) => {
