@@ -325,6 +325,31 @@ for (const kind of storeKinds) {
       expect(notice?.text).toContain('disk swap')
     })
 
+    it('a team-scoped operator silences only alerts of its own team', async () => {
+      const scoped = (): ServiceContext => ({
+        db: store.db,
+        clock,
+        actor: { name: 'dba-bot', role: 'viewer', teams: { dba: 'operator', web: 'responder' } },
+      })
+      await expect(
+        createSilence(scoped(), { matchers: 'service="db-main"', comment: 'x' }),
+      ).rejects.toThrow(/scoped to team dba, web.*has no team \(set its label team=dba\)/)
+      await expect(
+        createSilence(scoped(), { matchers: ['team="web"', 'service="x"'], comment: 'x' }),
+      ).rejects.toThrow(/has role responder in team web/)
+      await expect(
+        createSilence(scoped(), { matchers: ['team="net"'], comment: 'x' }),
+      ).rejects.toThrow(/belongs to team net/)
+      const own = await createSilence(scoped(), {
+        matchers: ['team="dba"', 'service="db-main"'],
+        comment: 'failover drill',
+      })
+      expect(own.state).toBe('active')
+      const other = await createSilence(ctx(), { matchers: 'team="net"', comment: 'n' })
+      await expect(expireSilenceById(scoped(), other.id)).rejects.toThrow(/belongs to team net/)
+      expect((await expireSilenceById(scoped(), own.id)).state).toBe('expired')
+    })
+
     it('rejects silences that would mute everything or end before they start', async () => {
       await expect(
         createSilence(ctx(), { matchers: 'service=~".*"', comment: 'all' }),

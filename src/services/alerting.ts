@@ -34,6 +34,7 @@ import {
   type StoredMaintenanceWindow,
   type StoredSilence,
 } from '../store/noise.js'
+import { requireTeamAccess } from './auth.js'
 import type { ServiceContext } from './context.js'
 
 const metaKey = 'alerting'
@@ -299,6 +300,7 @@ export async function createSilence(
     createdAt: now,
     updatedAt: now,
   }
+  requireTeamMatcher(ctx, 'silence', id, stored.matchers)
   await ctx.db.transaction().execute(async (trx) => {
     await insertSilence(trx, stored)
     await appendAudit(trx, {
@@ -312,6 +314,24 @@ export async function createSilence(
     })
   })
   return silenceView(stored, now)
+}
+
+/**
+ * Team scope for silences and maintenance windows: an actor scoped to teams may only make or
+ * end ones that carry an exact `team="<one of theirs>"` matcher, so a team mutes only its own
+ * alerts. Unscoped actors pass (the route guard has checked their role).
+ */
+function requireTeamMatcher(
+  ctx: ServiceContext,
+  kind: 'silence' | 'maintenance window',
+  id: string,
+  matchers: readonly string[],
+): void {
+  if (ctx.actor.teams === undefined) return
+  const team = matchers
+    .map((text) => /^team="((?:[^"\\]|\\.)*)"$/.exec(text.trim())?.[1])
+    .find((value) => value !== undefined)
+  requireTeamAccess(ctx.actor, 'operator', { type: kind, id, team })
 }
 
 /** Labels of a silence made from one alert: all of them, so it mutes exactly that alert. */
@@ -356,6 +376,7 @@ export async function expireSilenceById(ctx: ServiceContext, id: string): Promis
   return ctx.db.transaction().execute(async (trx) => {
     const before = await getSilence(trx, id)
     if (!before) throw new NotFoundError(`silence ${id} does not exist`)
+    requireTeamMatcher(ctx, 'silence', id, before.matchers)
     if (await expireSilence(trx, id, now)) {
       await appendAudit(trx, {
         at: now,
@@ -507,6 +528,7 @@ export async function createMaintenance(
     createdAt: now,
     updatedAt: now,
   }
+  requireTeamMatcher(ctx, 'maintenance window', id, stored.matchers)
   await ctx.db.transaction().execute(async (trx) => {
     if ((await listMaintenanceRows(trx)).some((w) => w.id === id)) {
       throw new InputError(`maintenance window ${id} already exists; choose another id`)
@@ -542,6 +564,8 @@ export async function deleteMaintenance(ctx: ServiceContext, id: string): Promis
     )
   }
   const now = ctx.clock.now()
+  const existing = (await listMaintenanceRows(ctx.db)).find((w) => w.id === id)
+  if (existing) requireTeamMatcher(ctx, 'maintenance window', id, existing.matchers)
   await ctx.db.transaction().execute(async (trx) => {
     if (!(await deleteMaintenanceWindow(trx, id))) {
       throw new NotFoundError(`maintenance window ${id} does not exist`)
