@@ -1,29 +1,10 @@
-import { execFile } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { runKeel } from './helpers/cli.js'
 
-const keel = resolve('bin/keel.js')
-
-function run(
-  args: string[],
-  cwd: string,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      [keel, ...args],
-      { cwd, env: { ...process.env, KEEL_LOG_LEVEL: 'warn', USER: 'ops' }, timeout: 90_000 },
-      (error, stdout, stderr) =>
-        done({
-          code: error ? (typeof error.code === 'number' ? error.code : 1) : 0,
-          stdout,
-          stderr,
-        }),
-    )
-  })
-}
+const run = (args: string[], cwd: string) => runKeel(args, cwd, { USER: 'ops' }, 90_000)
 
 describe('keel user, token and audit commands', () => {
   let dir: string

@@ -1,31 +1,12 @@
-import { execFile } from 'node:child_process'
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { runKeel } from './helpers/cli.js'
 
-const keel = resolve('bin/keel.js')
 const fixtures = resolve('src/config/fixtures/backstage')
 
-function run(
-  args: string[],
-  cwd: string,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      [keel, ...args],
-      { cwd, env: { ...process.env, KEEL_LOG_LEVEL: 'warn' }, timeout: 60_000 },
-      (error, stdout, stderr) => {
-        done({
-          code: error ? (typeof error.code === 'number' ? error.code : 1) : 0,
-          stdout,
-          stderr,
-        })
-      },
-    )
-  })
-}
+const run = (args: string[], cwd: string) => runKeel(args, cwd)
 
 const config = (extra: string) =>
   [

@@ -1,31 +1,26 @@
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import pino from 'pino'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ensureWebBuild } from '../scripts/ensure-web-build.js'
-import { startKeel, type RunningKeel } from '../src/cli/start-keel.js'
+import type { RunningKeel } from '../src/cli/start-keel.js'
 import { listenOnLoopback, type ListeningServer } from './helpers/listen.js'
+import {
+  artifacts,
+  chromiumInstalled,
+  launchChromium,
+  logIn,
+  repoRoot,
+  saveScreenshot,
+  startKeelForBrowser,
+} from './helpers/browser.js'
 
 // The catalog and entity pages in Debian's Chromium against a real Keel with real monitors: the
 // entity page shows health, impact and the live SVG diagram, and follows a database going down.
 
-const chromiumPath = '/usr/bin/chromium'
-const haveChromium = existsSync(chromiumPath)
-const root = fileURLToPath(new URL('..', import.meta.url))
-const artifacts = join(root, 'test-artifacts')
-const launchArgs = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-]
+const haveChromium = chromiumInstalled('test/catalog.browser.test.ts')
 
 /** The width of a loaded image, 0 while it loads (typed loosely: no DOM library here). */
 function loadedWidth(element: unknown): number {
@@ -45,7 +40,6 @@ describe.skipIf(!haveChromium)('the catalog pages in Chromium', () => {
 
   beforeAll(async () => {
     ensureWebBuild()
-    mkdirSync(artifacts, { recursive: true })
     target = await listenOnLoopback(
       createServer((request, response) => {
         const down = broken.has(request.url ?? '/')
@@ -92,15 +86,8 @@ describe.skipIf(!haveChromium)('the catalog pages in Chromium', () => {
         '    db-host: { kind: host, name: db-host-1, owner: dba }',
       ].join('\n'),
     )
-    keel = await startKeel({
-      configPath: join(dir, 'keel.yaml'),
-      env: {},
-      log: pino({ level: 'silent' }),
-      listen: '127.0.0.1:0',
-      nodeId: 'catalog-ui-test',
-      onBootstrapToken: (t) => (token = t),
-    })
-    browser = await chromium.launch({ executablePath: chromiumPath, args: launchArgs })
+    keel = await startKeelForBrowser(dir, 'catalog-ui-test', (t) => (token = t))
+    browser = await launchChromium()
     const context = await browser.newContext({
       viewport: { width: 1280, height: 900 },
       colorScheme: 'light',
@@ -108,9 +95,7 @@ describe.skipIf(!haveChromium)('the catalog pages in Chromium', () => {
     page = await context.newPage()
     page.on('pageerror', (error) => pageErrors.push(String(error)))
     await page.goto(`${keel.url}/login`)
-    await page.locator('#token').fill(token)
-    await page.getByRole('button', { name: 'Sign in' }).click()
-    await page.waitForURL(`${keel.url}/`)
+    await logIn(page, keel.url, token)
   }, 180_000)
 
   afterAll(async () => {
@@ -162,11 +147,11 @@ describe.skipIf(!haveChromium)('the catalog pages in Chromium', () => {
     )
     expect(svg).toContain('data-id="shop-db" data-health="down"')
     await page.mouse.move(0, 0)
-    await page.screenshot({ path: join(artifacts, 'catalog-entity-light.png'), fullPage: true })
+    await saveScreenshot(page, 'catalog-entity-light', true)
     if (process.env.KEEL_UPDATE_SCREENSHOTS === '1') {
       copyFileSync(
         join(artifacts, 'catalog-entity-light.png'),
-        join(root, 'docs/screenshots/catalog-entity-light.png'),
+        join(repoRoot, 'docs/screenshots/catalog-entity-light.png'),
       )
     }
     await page.getByRole('button', { name: 'Copy Mermaid' }).click()
@@ -191,7 +176,7 @@ describe.skipIf(!haveChromium)('the catalog pages in Chromium', () => {
         .waitFor()
       expect(await p.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390)
     }
-    await p.screenshot({ path: join(artifacts, 'catalog-entity-dark-phone.png'), fullPage: true })
+    await saveScreenshot(p, 'catalog-entity-dark-phone', true)
     await phone.close()
   }, 60_000)
 })

@@ -1,67 +1,17 @@
-import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { openStore, type Store, type StoreLocation } from '../src/store/dialect.js'
 import { getEscalation, listEscalationSteps } from '../src/store/escalations.js'
+import { startKeelProcess, waitUntil, type KeelProcess } from './helpers/keel-process.js'
 import { startLoopbackReceiver, type LoopbackReceiver } from './helpers/loopback-receiver.js'
 import { freshLocation, storeKinds } from './helpers/stores.js'
-
-const keelBin = resolve('bin/keel.js')
 
 // Level 2 is far enough after level 1 that Keel is surely killed before it, and a restart
 // (a few seconds of tsx start-up) may end before or after it is due: either way it fires once.
 const level2DelayS = 8
 const level3DelayS = 3
-
-interface RunningChild {
-  process: ChildProcess
-  url: string
-  output: () => string
-  exited: Promise<number | null>
-}
-
-/** Starts `keel serve` as a child process and waits until it listens. */
-async function startKeelProcess(configPath: string, cwd: string): Promise<RunningChild> {
-  const child = spawn(
-    process.execPath,
-    [keelBin, 'serve', '--config', configPath, '--listen', '127.0.0.1:0'],
-    { cwd, env: { ...process.env, KEEL_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] },
-  )
-  let output = ''
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)))
-  const url = await new Promise<string>((ready, fail) => {
-    const timer = setTimeout(
-      () => fail(new Error(`keel serve did not start within 60 s:\n${output}`)),
-      60_000,
-    )
-    const check = () => {
-      const match = /Keel .* is running at (http:\S+)/.exec(output)
-      if (match) {
-        clearTimeout(timer)
-        ready(match[1] as string)
-      }
-    }
-    child.stdout?.on('data', check)
-    void exited.then((code) => {
-      clearTimeout(timer)
-      fail(new Error(`keel serve exited with ${code} before listening:\n${output}`))
-    })
-  })
-  return { process: child, url, output: () => output, exited }
-}
-
-async function waitUntil(what: string, test: () => Promise<boolean>, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs
-  while (!(await test())) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
 
 interface Page {
   id: string
@@ -134,7 +84,7 @@ describe.each(storeKinds)('escalation across a crash on $name', (kind) => {
   let receiver: LoopbackReceiver
   let drop: (() => Promise<void>) | undefined
   let store: Store | undefined
-  const children: RunningChild[] = []
+  const children: KeelProcess[] = []
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'keel-crash-'))

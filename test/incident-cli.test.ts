@@ -1,31 +1,15 @@
-import { execFile } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { fingerprint } from '../src/core/alerts/index.js'
 import { processAlertEvents } from '../src/engine/alert-pipeline.js'
 import { openStore } from '../src/store/dialect.js'
+import { runKeel } from './helpers/cli.js'
 
-const keel = resolve('bin/keel.js')
 const minute = 60_000
 
-function run(
-  args: string[],
-  cwd: string,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolvePromise) => {
-    execFile(
-      process.execPath,
-      [keel, ...args],
-      { cwd, env: { ...process.env, KEEL_LOG_LEVEL: 'warn', USER: 'dana' }, timeout: 60_000 },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0
-        resolvePromise({ code, stdout, stderr })
-      },
-    )
-  })
-}
+const run = (args: string[], cwd: string) => runKeel(args, cwd, { USER: 'dana' })
 
 function firing(labels: Record<string, string>, at: number) {
   return {

@@ -1,21 +1,22 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import pino from 'pino'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ensureWebBuild } from '../scripts/ensure-web-build.js'
-import { startKeel, type RunningKeel } from '../src/cli/start-keel.js'
+import type { RunningKeel } from '../src/cli/start-keel.js'
+import {
+  chromiumInstalled,
+  launchChromium,
+  logIn,
+  saveScreenshot,
+  startKeelForBrowser,
+} from './helpers/browser.js'
 
 // Drives the runbook pages in Debian's Chromium: the document, a run with live command output,
 // a decision answered by clicking, and the phone layout.
 
-const chromiumPath = '/usr/bin/chromium'
-const haveChromium = existsSync(chromiumPath)
-const root = fileURLToPath(new URL('..', import.meta.url))
-const artifacts = join(root, 'test-artifacts')
-const launchArgs = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run']
+const haveChromium = chromiumInstalled('test/runbooks.browser.test.ts')
 
 const triage = `---
 title: Triage a slow shop
@@ -51,7 +52,6 @@ describe.skipIf(!haveChromium)('the runbook pages in Chromium', () => {
 
   beforeAll(async () => {
     ensureWebBuild()
-    mkdirSync(artifacts, { recursive: true })
     dir = mkdtempSync(join(tmpdir(), 'keel-runbook-ui-'))
     mkdirSync(join(dir, 'runbooks'))
     writeFileSync(join(dir, 'runbooks', 'triage-slow-shop.md'), triage)
@@ -59,22 +59,13 @@ describe.skipIf(!haveChromium)('the runbook pages in Chromium', () => {
       join(dir, 'keel.yaml'),
       'store: { driver: sqlite, path: keel.db }\nrunbooks: { paths: [runbooks/] }\n',
     )
-    keel = await startKeel({
-      configPath: join(dir, 'keel.yaml'),
-      env: {},
-      log: pino({ level: 'silent' }),
-      listen: '127.0.0.1:0',
-      nodeId: 'runbook-ui-test',
-      onBootstrapToken: (t) => (token = t),
-    })
-    browser = await chromium.launch({ executablePath: chromiumPath, args: launchArgs })
+    keel = await startKeelForBrowser(dir, 'runbook-ui-test', (t) => (token = t))
+    browser = await launchChromium()
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
     page = await context.newPage()
     page.on('pageerror', (error) => pageErrors.push(String(error)))
     await page.goto(`${keel.url}/login`)
-    await page.locator('#token').fill(token)
-    await page.getByRole('button', { name: 'Sign in' }).click()
-    await page.waitForURL(`${keel.url}/`)
+    await logIn(page, keel.url, token)
   }, 180_000)
 
   afterAll(async () => {
@@ -96,7 +87,7 @@ describe.skipIf(!haveChromium)('the runbook pages in Chromium', () => {
       .poll(() => page.locator('[data-step="look"] pre').textContent())
       .toBe('checking web-7\n')
     await page.getByRole('heading', { name: 'Does the shop wait on the database?' }).waitFor()
-    await page.screenshot({ path: join(artifacts, 'runbook-run-light.png'), fullPage: true })
+    await saveScreenshot(page, 'runbook-run-light', true)
     await page.getByRole('button', { name: 'Yes' }).click()
     await page.locator('.runbook-run[data-status="succeeded"]').waitFor({ timeout: 20_000 })
     expect(pageErrors).toEqual([])

@@ -1,38 +1,25 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import pino from 'pino'
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startKeel, type RunningKeel } from '../src/cli/start-keel.js'
+import type { RunningKeel } from '../src/cli/start-keel.js'
 import { setMeta } from '../src/store/meta.js'
 import { upsertRollups, type Rollup } from '../src/store/rollups.js'
 import { listenOnLoopback, type ListeningServer } from './helpers/listen.js'
+import {
+  chromiumInstalled,
+  launchChromium,
+  saveScreenshot,
+  startKeelForBrowser,
+} from './helpers/browser.js'
 
 // The public status page in Debian's Chromium, logged out, against a real Keel watching a
 // loopback target. Screenshots land in test-artifacts/.
 
-const chromiumPath = '/usr/bin/chromium'
-const haveChromium = existsSync(chromiumPath)
-if (!haveChromium) {
-  console.warn(
-    `test/status-page.browser.test.ts is skipped: ${chromiumPath} is missing (apt-get install chromium; .ci/run installs it)`,
-  )
-}
+const haveChromium = chromiumInstalled('test/status-page.browser.test.ts')
 
-const root = fileURLToPath(new URL('..', import.meta.url))
-const artifacts = join(root, 'test-artifacts')
-const launchArgs = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-]
 const day = 86_400_000
 
 describe.skipIf(!haveChromium)('the public status page in Chromium', () => {
@@ -65,7 +52,6 @@ describe.skipIf(!haveChromium)('the public status page in Chromium', () => {
   }
 
   beforeAll(async () => {
-    mkdirSync(artifacts, { recursive: true })
     target = await listenOnLoopback(
       createServer((request, response) => {
         const broken = request.url === '/search'
@@ -106,13 +92,7 @@ describe.skipIf(!haveChromium)('the public status page in Chromium', () => {
         '        - { monitor: shop-api, name: Public API, description: REST and webhooks }',
       ].join('\n'),
     )
-    keel = await startKeel({
-      configPath: join(dir, 'keel.yaml'),
-      env: {},
-      log: pino({ level: 'silent' }),
-      listen: '127.0.0.1:0',
-      nodeId: 'status-test',
-    })
+    keel = await startKeelForBrowser(dir, 'status-test')
     // Ninety days of history, with a few bad days, as the retention job would have rolled it up.
     const db = keel.store.db
     const today = Math.floor(Date.now() / day) * day
@@ -146,7 +126,7 @@ describe.skipIf(!haveChromium)('the public status page in Chromium', () => {
     }
     await upsertRollups(db, rollups)
     await setMeta(db, 'rollup:d', String(today))
-    browser = await chromium.launch({ executablePath: chromiumPath, args: launchArgs })
+    browser = await launchChromium()
   }, 180_000)
 
   afterAll(async () => {
@@ -184,7 +164,7 @@ describe.skipIf(!haveChromium)('the public status page in Chromium', () => {
     ).toBe('bad')
     expect(await context.cookies()).toEqual([])
     await page.mouse.move(0, 0)
-    await page.screenshot({ path: join(artifacts, 'status-page-light.png'), fullPage: true })
+    await saveScreenshot(page, 'status-page-light', true)
     await context.close()
     expect(offsite).toEqual([])
     expect(consoleErrors).toEqual([])
@@ -198,7 +178,7 @@ describe.skipIf(!haveChromium)('the public status page in Chromium', () => {
     expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390)
     const background = await page.evaluate('getComputedStyle(document.body).backgroundColor')
     expect(background).toBe('rgb(15, 18, 22)')
-    await page.screenshot({ path: join(artifacts, 'status-page-dark-phone.png'), fullPage: true })
+    await saveScreenshot(page, 'status-page-dark-phone', true)
     await context.close()
     expect(offsite).toEqual([])
     expect(consoleErrors).toEqual([])

@@ -1,40 +1,28 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import pino from 'pino'
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ensureWebBuild } from '../scripts/ensure-web-build.js'
-import { startKeel, type RunningKeel } from '../src/cli/start-keel.js'
+import type { RunningKeel } from '../src/cli/start-keel.js'
 import { listenOnLoopback, type ListeningServer } from './helpers/listen.js'
+import {
+  chromiumInstalled,
+  launchChromium,
+  logIn,
+  saveScreenshot,
+  startKeelForBrowser,
+} from './helpers/browser.js'
 
 // The incident, on-call, silence and monitor-form pages, driven in Debian's Chromium against a
 // real Keel started in-process: loopback monitors go down, incidents open, and the browser sees
 // them arrive over the event stream. Screenshots land in test-artifacts/.
 
-const chromiumPath = '/usr/bin/chromium'
-const haveChromium = existsSync(chromiumPath)
-if (!haveChromium) {
-  console.warn(
-    `test/ui-incidents.browser.test.ts is skipped: ${chromiumPath} is missing (apt-get install chromium; .ci/run installs it)`,
-  )
-}
+const haveChromium = chromiumInstalled('test/ui-incidents.browser.test.ts')
 
-const root = fileURLToPath(new URL('..', import.meta.url))
-const artifacts = join(root, 'test-artifacts')
 /** Page scripts as strings: this file is type-checked without the DOM library. */
 const pageWidth = 'document.documentElement.scrollWidth'
-const launchArgs = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-]
 const dayMs = 86_400_000
 
 /** A wall-clock date `days` from now as `YYYY-MM-DD` (UTC), for schedule starts in keel.yaml. */
@@ -72,12 +60,11 @@ describe.skipIf(!haveChromium)('incidents, on-call, silences and monitor forms i
   async function shot(p: Page, name: string, fullPage = false) {
     // A sticky header would otherwise be drawn where the page happened to be scrolled.
     if (fullPage) await p.evaluate('window.scrollTo(0, 0)')
-    await p.screenshot({ path: join(artifacts, `${name}.png`), fullPage })
+    await saveScreenshot(p, name, fullPage)
   }
 
   beforeAll(async () => {
     ensureWebBuild()
-    mkdirSync(artifacts, { recursive: true })
     target = await listenOnLoopback(
       createServer((request, response) => {
         const path = request.url ?? '/'
@@ -131,15 +118,8 @@ describe.skipIf(!haveChromium)('incidents, on-call, silences and monitor forms i
         '          - { days: [mon, tue, wed, thu, fri], from: "09:00", to: "17:00" }',
       ].join('\n'),
     )
-    keel = await startKeel({
-      configPath: join(dir, 'keel.yaml'),
-      env: {},
-      log: pino({ level: 'silent' }),
-      listen: '127.0.0.1:0',
-      nodeId: 'ui-incidents-test',
-      onBootstrapToken: (t) => (token = t),
-    })
-    browser = await chromium.launch({ executablePath: chromiumPath, args: launchArgs })
+    keel = await startKeelForBrowser(dir, 'ui-incidents-test', (t) => (token = t))
+    browser = await launchChromium()
     context = await browser.newContext({
       viewport: { width: 1280, height: 800 },
       colorScheme: 'light',
@@ -158,9 +138,7 @@ describe.skipIf(!haveChromium)('incidents, on-call, silences and monitor forms i
   it('logs in, shows who is on call in the header, and goes to incidents with g i', async () => {
     await page.goto(`${keel.url}/`)
     await page.waitForURL(/\/login$/)
-    await page.locator('#token').fill(token)
-    await page.getByRole('button', { name: 'Sign in' }).click()
-    await page.waitForURL(`${keel.url}/`)
+    await logIn(page, keel.url, token)
     await page.locator('[data-monitor="shop-api"][data-state="up"]').waitFor({ timeout: 15_000 })
     await expect.poll(() => page.getByTestId('oncall-now').textContent()).toMatch(/On call/)
     await expect.poll(() => page.getByTestId('open-incidents').textContent()).toBe('0')

@@ -1,39 +1,27 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import pino from 'pino'
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ensureWebBuild } from '../scripts/ensure-web-build.js'
-import { startKeel, type RunningKeel } from '../src/cli/start-keel.js'
+import type { RunningKeel } from '../src/cli/start-keel.js'
 import { listenOnLoopback, type ListeningServer } from './helpers/listen.js'
+import {
+  chromiumInstalled,
+  launchChromium,
+  logIn,
+  saveScreenshot,
+  startKeelForBrowser,
+} from './helpers/browser.js'
 
 // Drives Debian's Chromium (never a downloaded browser) against a real Keel started in-process,
 // watching real HTTP monitors of a loopback target. Screenshots land in test-artifacts/.
 
-const chromiumPath = '/usr/bin/chromium'
-const haveChromium = existsSync(chromiumPath)
-if (!haveChromium) {
-  console.warn(
-    `test/ui.browser.test.ts is skipped: ${chromiumPath} is missing (apt-get install chromium; .ci/run installs it)`,
-  )
-}
+const haveChromium = chromiumInstalled('test/ui.browser.test.ts')
 
-const root = fileURLToPath(new URL('..', import.meta.url))
-const artifacts = join(root, 'test-artifacts')
 /** Page scripts as strings: this file is type-checked without the DOM library. */
 const pageWidth = 'document.documentElement.scrollWidth'
-const launchArgs = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-]
 
 describe.skipIf(!haveChromium)('the operator UI in Chromium', () => {
   let dir: string
@@ -60,14 +48,9 @@ describe.skipIf(!haveChromium)('the operator UI in Chromium', () => {
     p.on('pageerror', (error) => consoleErrors.push(String(error)))
   }
 
-  async function shot(p: Page, name: string, fullPage = false) {
-    await p.screenshot({ path: join(artifacts, `${name}.png`), fullPage })
-  }
-
   beforeAll(async () => {
     // npm test on a fresh checkout has no web/dist yet; build it once, as `npm start` does.
     ensureWebBuild()
-    mkdirSync(artifacts, { recursive: true })
     target = await listenOnLoopback(
       createServer((request, response) => {
         const path = request.url ?? '/'
@@ -99,15 +82,8 @@ describe.skipIf(!haveChromium)('the operator UI in Chromium', () => {
         ...monitor('search', 'Search', '/search', 'team: search'),
       ].join('\n'),
     )
-    keel = await startKeel({
-      configPath: join(dir, 'keel.yaml'),
-      env: {},
-      log: pino({ level: 'silent' }),
-      listen: '127.0.0.1:0',
-      nodeId: 'ui-test',
-      onBootstrapToken: (t) => (token = t),
-    })
-    browser = await chromium.launch({ executablePath: chromiumPath, args: launchArgs })
+    keel = await startKeelForBrowser(dir, 'ui-test', (t) => (token = t))
+    browser = await launchChromium()
     context = await browser.newContext({
       viewport: { width: 1280, height: 760 },
       colorScheme: 'light',
@@ -130,11 +106,9 @@ describe.skipIf(!haveChromium)('the operator UI in Chromium', () => {
     await page.locator('#token').fill('keel_wrong')
     await page.getByRole('button', { name: 'Sign in' }).click()
     await expect.poll(() => page.getByRole('alert').textContent()).toContain('not accepted')
-    await shot(page, 'login-light')
+    await saveScreenshot(page, 'login-light')
 
-    await page.locator('#token').fill(token)
-    await page.getByRole('button', { name: 'Sign in' }).click()
-    await page.waitForURL(`${keel.url}/`)
+    await logIn(page, keel.url, token)
     for (const id of ['shop-home', 'shop-api', 'search']) {
       await page.locator(`[data-monitor="${id}"][data-state="up"]`).waitFor({ timeout: 15_000 })
     }
@@ -146,7 +120,7 @@ describe.skipIf(!haveChromium)('the operator UI in Chromium', () => {
       path: '/',
     })
     await page.mouse.move(0, 0)
-    await shot(page, 'overview-light')
+    await saveScreenshot(page, 'overview-light')
   }, 60_000)
 
   it('turns a monitor down live, over the event stream, without reloading', async () => {
@@ -159,7 +133,7 @@ describe.skipIf(!haveChromium)('the operator UI in Chromium', () => {
     expect(await page.locator('[data-monitor]').first().getAttribute('data-monitor')).toBe(
       'shop-api',
     )
-    await shot(page, 'overview-down-light')
+    await saveScreenshot(page, 'overview-down-light')
 
     await page.keyboard.press('/')
     expect(await page.evaluate("document.activeElement.getAttribute('type')")).toBe('search')
@@ -188,12 +162,12 @@ describe.skipIf(!haveChromium)('the operator UI in Chromium', () => {
     expect(await p.evaluate('document.documentElement.dataset.theme')).toBe('dark')
     // Nothing sticks out sideways on a phone.
     expect(await p.evaluate(pageWidth)).toBeLessThanOrEqual(390)
-    await shot(p, 'overview-dark-phone')
+    await saveScreenshot(p, 'overview-dark-phone')
     await p.locator('[data-monitor="shop-api"]').click()
     await p.locator('[data-monitor-page="shop-api"]').waitFor()
     await p.locator('[data-testid="latency-chart"] canvas').waitFor()
     expect(await p.evaluate(pageWidth)).toBeLessThanOrEqual(390)
-    await shot(p, 'monitor-dark-phone', true)
+    await saveScreenshot(p, 'monitor-dark-phone', true)
     await phone.close()
   }, 60_000)
 
@@ -210,7 +184,7 @@ describe.skipIf(!haveChromium)('the operator UI in Chromium', () => {
     expect(await page.getByTestId('managed-by').textContent()).toContain('keel.yaml')
     expect(await page.locator('.spec pre').textContent()).toContain('"interval": "1s"')
     await page.mouse.move(0, 0)
-    await shot(page, 'monitor-light', true)
+    await saveScreenshot(page, 'monitor-light', true)
 
     await page.getByRole('button', { name: 'Check now' }).click()
     await expect.poll(() => page.getByTestId('check-outcome').textContent()).toContain('Down')
@@ -223,7 +197,7 @@ describe.skipIf(!haveChromium)('the operator UI in Chromium', () => {
     await page.getByRole('link', { name: '← All monitors' }).click()
     await page.locator('[data-monitor="shop-api"][data-state="paused"]').waitFor()
     await expect.poll(() => page.locator('[data-count="paused"] .count-n').textContent()).toBe('1')
-    await shot(page, 'overview-paused-light')
+    await saveScreenshot(page, 'overview-paused-light')
   }, 60_000)
 
   it('keeps 20,000 monitors fast by rendering only the visible rows', async () => {

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import { reviewSuppression } from '../engine/noise.js'
 import {
   createMaintenance,
@@ -10,21 +10,11 @@ import {
   listSilenceViews,
   type CreateSilenceInput,
 } from '../services/alerting.js'
-import type { ServiceContext } from '../services/context.js'
-import { actorOf } from './route-guard.js'
 import type { ApiDeps } from './server.js'
+import { errorSchema } from './error-schema.js'
+import { serviceContext } from './service-context.js'
 
 const tags = ['silences and maintenance']
-
-const errorSchema = {
-  type: 'object',
-  properties: {
-    error: {
-      type: 'object',
-      properties: { name: { type: 'string' }, message: { type: 'string' }, details: {} },
-    },
-  },
-} as const
 
 const silenceSchema = {
   type: 'object',
@@ -80,10 +70,6 @@ const idParams = {
   required: ['id'],
   properties: { id: { type: 'string' } },
 } as const
-
-function serviceContext(deps: ApiDeps, request: FastifyRequest): ServiceContext {
-  return { db: deps.db, clock: deps.clock, actor: actorOf(request) }
-}
 
 /**
  * Silences and maintenance windows under `/api/v1`. Reads are for viewers; making, expiring

@@ -11,8 +11,8 @@ import {
   updateCatalogEntity,
 } from '../services/catalog.js'
 import { limitSchema, pageOf, pageSchema } from './query.js'
-import { actorOf } from './route-guard.js'
 import type { ApiDeps } from './server.js'
+import { serviceContext } from './service-context.js'
 
 const tags = ['catalog']
 
@@ -85,11 +85,7 @@ const depthQuery = {
  */
 export async function catalogRoutes(app: FastifyInstance, options: { deps: ApiDeps }) {
   const { deps } = options
-  const ctx = (request: FastifyRequest) => ({
-    db: deps.db,
-    clock: deps.clock,
-    actor: actorOf(request),
-  })
+  const ctx = (request: FastifyRequest) => serviceContext(deps, request)
 
   app.get<{
     Querystring: {

@@ -6,7 +6,6 @@ import {
   type IncidentSeverity,
   type IncidentStatus,
 } from '../core/incidents/index.js'
-import type { ServiceContext } from '../services/context.js'
 import {
   acknowledgeIncident,
   addIncidentNote,
@@ -21,20 +20,11 @@ import {
   setIncidentSeverity,
 } from '../services/incidents.js'
 import { beforeSchema, limitSchema, pageSchema, parseIdCursor, parseInstant } from './query.js'
-import { actorOf } from './route-guard.js'
 import type { ApiDeps } from './server.js'
+import { errorSchema } from './error-schema.js'
+import { serviceContext } from './service-context.js'
 
 const tags = ['incidents']
-
-const errorSchema = {
-  type: 'object',
-  properties: {
-    error: {
-      type: 'object',
-      properties: { name: { type: 'string' }, message: { type: 'string' }, details: {} },
-    },
-  },
-} as const
 
 const notFound = { description: 'No incident has this number.', ...errorSchema }
 const conflict = {
@@ -81,10 +71,6 @@ const idParams = {
 } as const
 
 type IdRequest = FastifyRequest<{ Params: { id: string } }>
-
-function serviceContext(deps: ApiDeps, request: FastifyRequest): ServiceContext {
-  return { db: deps.db, clock: deps.clock, actor: actorOf(request) }
-}
 
 /** Incidents under `/api/v1`: list, detail, the response actions, postmortem and MTTA/MTTR. */
 export async function incidentRoutes(app: FastifyInstance, options: { deps: ApiDeps }) {

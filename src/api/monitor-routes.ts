@@ -10,7 +10,6 @@ import {
   setMonitorPaused,
   updateMonitor,
 } from '../services/monitors.js'
-import type { ServiceContext } from '../services/context.js'
 import { getMonitor, type StoredMonitor } from '../store/monitors.js'
 import { listPings, listResults, listStateChanges } from '../store/results.js'
 import { bucketMs, listRollups, type Resolution } from '../store/rollups.js'
@@ -22,8 +21,9 @@ import {
   parseInstant,
   parseLabelFilter,
 } from './query.js'
-import { actorOf } from './route-guard.js'
 import type { ApiDeps } from './server.js'
+import { errorSchema } from './error-schema.js'
+import { serviceContext } from './service-context.js'
 
 const tags = ['monitors']
 
@@ -80,27 +80,9 @@ const idParams = {
   properties: { id: { type: 'string', description: 'Monitor id (slug).' } },
 } as const
 
-const errorSchema = {
-  type: 'object',
-  properties: {
-    error: {
-      type: 'object',
-      properties: {
-        name: { type: 'string' },
-        message: { type: 'string' },
-        details: {},
-      },
-    },
-  },
-} as const
-
 const notFound = { description: 'No monitor has this id.', ...errorSchema }
 
 type IdRequest = FastifyRequest<{ Params: { id: string } }>
-
-function serviceContext(deps: ApiDeps, request: FastifyRequest): ServiceContext {
-  return { db: deps.db, clock: deps.clock, actor: actorOf(request) }
-}
 
 async function storedMonitor(deps: ApiDeps, id: string): Promise<StoredMonitor> {
   const row = await getMonitor(deps.db, id)

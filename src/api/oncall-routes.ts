@@ -16,18 +16,9 @@ import {
 import { getIncident } from '../store/incidents.js'
 import { parseInstant } from './query.js'
 import type { ApiDeps } from './server.js'
+import { errorSchema } from './error-schema.js'
 
 const dayMs = 86_400_000
-
-const errorSchema = {
-  type: 'object',
-  properties: {
-    error: {
-      type: 'object',
-      properties: { name: { type: 'string' }, message: { type: 'string' }, details: {} },
-    },
-  },
-} as const
 
 const scheduleParams = {
   type: 'object',

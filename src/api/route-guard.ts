@@ -54,6 +54,8 @@ export const publicRoutes: readonly string[] = [
   '/catalog/:id',
   '/runbooks',
   '/runbooks/:name',
+  '/home',
+  '/home/:role',
   '/assets/:file',
   '/favicon.svg',
   // The public status page and its summary and feeds (src/api/status-page-routes.ts): they show

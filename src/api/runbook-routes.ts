@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { InputError } from '../core/errors.js'
-import type { ServiceContext } from '../services/context.js'
 import {
   approveRunbookRun,
   cancelRunbookRun,
@@ -15,20 +14,11 @@ import {
   type RunOutputEvent,
 } from '../services/runbooks.js'
 import type { StoredRunbookRun } from '../store/runbooks.js'
-import { actorOf } from './route-guard.js'
 import type { ApiDeps } from './server.js'
+import { errorSchema } from './error-schema.js'
+import { serviceContext } from './service-context.js'
 
 const tags = ['runbooks']
-
-const errorSchema = {
-  type: 'object',
-  properties: {
-    error: {
-      type: 'object',
-      properties: { name: { type: 'string' }, message: { type: 'string' }, details: {} },
-    },
-  },
-} as const
 
 const nameParams = {
   type: 'object',
@@ -66,11 +56,7 @@ export async function runbookRoutes(
   options: { deps: ApiDeps; settings?: RunbookSettings },
 ) {
   const { deps, settings } = options
-  const context = (request: FastifyRequest): ServiceContext => ({
-    db: deps.db,
-    clock: deps.clock,
-    actor: actorOf(request),
-  })
+  const context = (request: FastifyRequest) => serviceContext(deps, request)
   // Automatic steps go on after the response; their failures are logged, the run row records them.
   const background = (request: FastifyRequest, settled: Promise<StoredRunbookRun>) => {
     settled.catch((error: unknown) => request.log.error({ err: error }, 'runbook run failed'))

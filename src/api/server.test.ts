@@ -107,7 +107,7 @@ describe.each(apiStoreKinds)('authorization on $name', ({ kind }) => {
         .every(
           (r) =>
             ingestRouteUrls.includes(r.url) ||
-            /^\/(healthz|ping\/|a\/:token$|api\/v1\/schedules\/:id\/ical$|$|login$|monitors\/:id(\/edit)?$|incidents(\/:id)?$|catalog(\/:id)?$|runbooks(\/:name)?$|oncall$|silences$|maintenance$|assets\/:file$|favicon\.svg$|api\/v1\/session$|setup$|audit$|api\/v1\/setup(\/:token)?$|api\/v1\/auth\/methods$|auth\/oidc\/(login|callback)$|status(\/api\/summary\.json|\/feed\.rss|\/feed\.atom)?$)/.test(
+            /^\/(healthz|ping\/|a\/:token$|api\/v1\/schedules\/:id\/ical$|$|login$|monitors\/:id(\/edit)?$|incidents(\/:id)?$|catalog(\/:id)?$|runbooks(\/:name)?$|home(\/:role)?$|oncall$|silences$|maintenance$|assets\/:file$|favicon\.svg$|api\/v1\/session$|setup$|audit$|api\/v1\/setup(\/:token)?$|api\/v1\/auth\/methods$|auth\/oidc\/(login|callback)$|status(\/api\/summary\.json|\/feed\.rss|\/feed\.atom)?$)/.test(
               r.url,
             ),
         ),

@@ -65,6 +65,8 @@ export const uiPageUrls = [
   '/catalog/:id',
   '/runbooks',
   '/runbooks/:name',
+  '/home',
+  '/home/:role',
 ] as const
 
 /**

@@ -2,7 +2,7 @@ import type { Logger } from 'pino'
 import { channelSpecSchema, sendNotification, type ChannelSpec } from '../channels/index.js'
 import type { DeliveryOutcome } from '../channels/channel.js'
 import type { Clock } from '../core/time.js'
-import { PassLoop } from './pass-loop.js'
+import { PassWorker } from './pass-loop.js'
 import { listChannels } from '../store/channels.js'
 import type { Db } from '../store/dialect.js'
 import {
@@ -50,35 +50,22 @@ export function retryDelayMs(attempt: number, random: number): number {
  * recording leads to one more delivery after the lease expires (at least once); every message
  * carries its id so a receiver can drop the duplicate.
  */
-export class Dispatcher {
-  private readonly loop: PassLoop
+export class Dispatcher extends PassWorker {
   private readonly inFlight = new Set<Promise<void>>()
   private readonly controllers = new Set<AbortController>()
   private channelCache: { at: number; specs: Map<string, ChannelSpec | string> } | undefined
 
   constructor(private readonly options: DispatcherOptions) {
-    this.loop = new PassLoop({
+    super({
       clock: options.clock,
-      pass: () => this.pass(),
-      nextDue: () => nextNotificationDue(options.db),
       pollIntervalMs: options.pollIntervalMs ?? 5_000,
       onError: (error) =>
         options.log.error({ err: error }, 'reading the notification outbox failed'),
     })
   }
 
-  /** Starts polling. */
-  start(): void {
-    this.loop.start()
-  }
-
-  /** Asks for a pass now (called right after notifications are queued). */
-  nudge(): void {
-    this.loop.nudge()
-  }
-
   /** Stops polling and waits for deliveries in flight until `deadlineMs`, then aborts them. */
-  async stop(deadlineMs = 5_000): Promise<void> {
+  override async stop(deadlineMs = 5_000): Promise<void> {
     this.loop.stop()
     const timeout = new Promise<void>((resolve) => setTimeout(resolve, deadlineMs).unref())
     await Promise.race([Promise.all([this.loop.current, ...this.inFlight]), timeout])
@@ -108,7 +95,11 @@ export class Dispatcher {
     return specs
   }
 
-  private async pass(): Promise<void> {
+  protected nextDue(): Promise<number | undefined> {
+    return nextNotificationDue(this.options.db)
+  }
+
+  protected async pass(): Promise<void> {
     const { db, clock, log, owner } = this.options
     const concurrency = this.options.concurrency ?? 32
     try {

@@ -1,4 +1,4 @@
-import { PassLoop } from './pass-loop.js'
+import { PassWorker } from './pass-loop.js'
 import type { Logger } from 'pino'
 import type { NotificationAction, NotificationMessage } from '../channels/channel.js'
 import { routedEscalation } from '../core/alerts/index.js'
@@ -424,47 +424,30 @@ export async function runEscalationStep(
  * are rows, so a restart or a crash loses none: a claimed step whose node died is claimed again
  * when its lease runs out, and a node restarted under the same id takes its leases back at once.
  */
-export class Escalator {
-  private readonly loop: PassLoop
-
+export class Escalator extends PassWorker {
   constructor(private readonly options: EscalatorOptions) {
-    this.loop = new PassLoop({
+    super({
       clock: options.clock,
-      pass: () => this.pass(),
-      nextDue: () => nextEscalationStepDue(options.db),
       pollIntervalMs: options.pollIntervalMs ?? 5_000,
       onError: (error) => options.log.error({ err: error }, 'reading due escalation steps failed'),
     })
   }
 
   /** Takes back this node's leases and starts running due steps. */
-  async start(): Promise<void> {
+  override async start(): Promise<void> {
     try {
       await releaseEscalationLeases(this.options.db, this.options.owner)
     } catch (error) {
       this.options.log.error({ err: error }, 'releasing escalation leases failed')
     }
-    this.loop.start()
+    super.start()
   }
 
-  /** Asks for a pass now (after an escalation started, or to test). */
-  nudge(): void {
-    this.loop.nudge()
+  protected nextDue(): Promise<number | undefined> {
+    return nextEscalationStepDue(this.options.db)
   }
 
-  /** Stops claiming and waits for the pass in flight (at most `deadlineMs`). */
-  async stop(deadlineMs = 5_000): Promise<void> {
-    this.loop.stop()
-    const timeout = new Promise<void>((resolve) => setTimeout(resolve, deadlineMs).unref())
-    await Promise.race([this.loop.current, timeout])
-  }
-
-  /** Resolves when the pass in flight, if any, has finished; for tests. */
-  async idle(): Promise<void> {
-    while (this.loop.current) await this.loop.current
-  }
-
-  private async pass(): Promise<void> {
+  protected async pass(): Promise<void> {
     const { db, clock, log, owner } = this.options
     try {
       for (;;) {

@@ -41,7 +41,7 @@ import {
 import { enqueueNotifications } from '../store/notifications.js'
 import { stopEscalation } from './escalator.js'
 import { updateIncidentForAlert, type IncidentPolicy } from './incidents.js'
-import { PassLoop } from './pass-loop.js'
+import { PassWorker } from './pass-loop.js'
 
 /**
  * What noise control reads for one batch of alert events, loaded on first use: the alerting
@@ -298,42 +298,20 @@ export interface GroupNotifierOptions {
 }
 
 /** The loop that flushes due aggregation groups: Alertmanager's dispatcher, on durable rows. */
-export class GroupNotifier {
-  private readonly loop: PassLoop
-
+export class GroupNotifier extends PassWorker {
   constructor(private readonly options: GroupNotifierOptions) {
-    this.loop = new PassLoop({
+    super({
       clock: options.clock,
-      pass: () => this.pass(),
-      nextDue: () => nextAlertGroupDue(options.db),
       pollIntervalMs: options.pollIntervalMs ?? 5_000,
       onError: (error) => options.log.error({ err: error }, 'reading due alert groups failed'),
     })
   }
 
-  /** Starts flushing due groups. */
-  start(): void {
-    this.loop.start()
+  protected nextDue(): Promise<number | undefined> {
+    return nextAlertGroupDue(this.options.db)
   }
 
-  /** Asks for a pass now (after alerts joined groups). */
-  nudge(): void {
-    this.loop.nudge()
-  }
-
-  /** Stops and waits for the pass in flight (at most `deadlineMs`). */
-  async stop(deadlineMs = 5_000): Promise<void> {
-    this.loop.stop()
-    const timeout = new Promise<void>((resolve) => setTimeout(resolve, deadlineMs).unref())
-    await Promise.race([this.loop.current, timeout])
-  }
-
-  /** Resolves when the pass in flight has finished; for tests. */
-  async idle(): Promise<void> {
-    while (this.loop.current) await this.loop.current
-  }
-
-  private async pass(): Promise<void> {
+  protected async pass(): Promise<void> {
     const { db, clock, log, owner } = this.options
     try {
       for (;;) {

@@ -79,3 +79,51 @@ export class PassLoop {
     this.timer = setTimeout(() => this.nudge(), wait)
   }
 }
+
+/** What a `PassWorker` passes to its loop; the pass and the next due time are its own methods. */
+export type PassWorkerOptions = Omit<PassLoopOptions, 'pass' | 'nextDue'>
+
+/**
+ * A background worker driven by a `PassLoop` (the dispatcher, the escalator, the group
+ * notifier): subclasses supply `pass()` and `nextDue()` and get `start`, `nudge`, `stop` and
+ * `idle` with the same meaning everywhere.
+ */
+export abstract class PassWorker {
+  protected readonly loop: PassLoop
+
+  constructor(options: PassWorkerOptions) {
+    this.loop = new PassLoop({
+      ...options,
+      pass: () => this.pass(),
+      nextDue: () => this.nextDue(),
+    })
+  }
+
+  /** One pass over due work; it checks `loop.stopped` to end early. */
+  protected abstract pass(): Promise<void>
+
+  /** When the next piece of work falls due, if any. */
+  protected abstract nextDue(): Promise<number | undefined>
+
+  /** Starts the loop with a pass now. */
+  start(): void {
+    this.loop.start()
+  }
+
+  /** Asks for a pass now (after new work was queued, or to test). */
+  nudge(): void {
+    this.loop.nudge()
+  }
+
+  /** Stops and waits for the pass in flight (at most `deadlineMs`). */
+  async stop(deadlineMs = 5_000): Promise<void> {
+    this.loop.stop()
+    const timeout = new Promise<void>((resolve) => setTimeout(resolve, deadlineMs).unref())
+    await Promise.race([this.loop.current, timeout])
+  }
+
+  /** Resolves when the pass in flight, if any, has finished; for tests. */
+  async idle(): Promise<void> {
+    while (this.loop.current) await this.loop.current
+  }
+}

@@ -4,10 +4,11 @@ import { incidentEvent, streamOpenEvent } from './monitor-store'
 import type { Incident, OnCallNow } from './ops-types'
 import './ops.css'
 import { Link, useLocation } from './router'
-import type { Page } from './types'
+import type { Page, Session } from './types'
 import { useWindowEvent } from './use-api'
 
 const pages = [
+  { href: '/home', label: 'Home', match: (p: string) => p.startsWith('/home') },
   { href: '/', label: 'Monitors', match: (p: string) => p === '/' || p.startsWith('/monitors') },
   { href: '/incidents', label: 'Incidents', match: (p: string) => p.startsWith('/incidents') },
   { href: '/oncall', label: 'On-call', match: (p: string) => p.startsWith('/oncall') },
@@ -20,6 +21,9 @@ const pages = [
     match: (p: string) => p.startsWith('/maintenance'),
   },
 ]
+
+// The audit trail's data is admin-only, so only admins get the link.
+const adminPages = [{ href: '/audit', label: 'Audit', match: (p: string) => p === '/audit' }]
 
 /** Open incidents, re-counted when the event stream reports an incident change. */
 function useOpenIncidents(): { count: number | undefined; more: boolean } {
@@ -78,8 +82,9 @@ function useOnCallNow(): OnCallNow[] | undefined {
 }
 
 /** The header's page links, the open incident count and who is on call now. */
-export function HeaderOps() {
+export function HeaderOps(props: { session?: Session }) {
   const { pathname } = useLocation()
+  const links = props.session?.role === 'admin' ? [...pages, ...adminPages] : pages
   const open = useOpenIncidents()
   const oncall = useOnCallNow()
   const first = oncall?.find((s) => s.user !== undefined) ?? oncall?.[0]
@@ -89,7 +94,7 @@ export function HeaderOps() {
   return (
     <>
       <nav className="pages" aria-label="Pages">
-        {pages.map((page) => (
+        {links.map((page) => (
           <Link
             key={page.href}
             href={page.href}

@@ -50,7 +50,7 @@ export function Header(props: {
           </Link>
         ) : null}
       </nav>
-      <HeaderOps />
+      <HeaderOps session={session} />
       <div className="topbar-end">
         <span className={`live live-${store.connection}`} role="status" title="Live updates">
           <span className="live-dot" aria-hidden="true" />

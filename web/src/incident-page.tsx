@@ -12,6 +12,7 @@ import {
   type Silence,
 } from './ops-types'
 import { Link } from './router'
+import './role-home.css'
 import { isTyping } from './shortcuts'
 import { roleAllows, type Session } from './types'
 import { messageOf, useApi, useWindowEvent } from './use-api'
@@ -373,6 +374,7 @@ function AlertItem(props: {
       <div className="muted small">
         since {when(alert.startsAt)} ({ago(alert.startsAt, now)}) · {alert.source}
       </div>
+      <AlertRunbooks fingerprint={alert.fingerprint} incidentId={incidentId} />
       {silence ? (
         <div className="small" data-testid="silenced">
           Silenced until {when(Date.parse(silence.endsAt))}.{' '}
@@ -381,6 +383,28 @@ function AlertItem(props: {
       ) : null}
       {error ? <div className="form-error small">{error}</div> : null}
     </li>
+  )
+}
+
+/** The runbooks whose `alerts` matchers match this alert: its response procedures. */
+function AlertRunbooks(props: { fingerprint: string; incidentId: number }) {
+  const found = useApi<{ name: string; title: string }[]>(
+    `/api/v1/alerts/${encodeURIComponent(props.fingerprint)}/runbooks`,
+  )
+  if (!found.data || found.data.length === 0) return null
+  return (
+    <div className="incident-runbooks" data-testid="alert-runbooks">
+      <span className="muted">Runbook: </span>
+      {found.data.map((runbook) => (
+        <Link
+          key={runbook.name}
+          href={`/runbooks/${encodeURIComponent(runbook.name)}?incident=${props.incidentId}`}
+          data-runbook={runbook.name}
+        >
+          {runbook.title}
+        </Link>
+      ))}
+    </div>
   )
 }
 

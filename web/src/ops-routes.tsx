@@ -4,6 +4,7 @@ import { IncidentsPage } from './incidents-page'
 import { MonitorForm } from './monitor-form'
 import type { MonitorStore } from './monitor-store'
 import { OncallPage } from './oncall-page'
+import { RoleHomePage, RoleHomePicker } from './role-home-page'
 import { RunbookPage, RunbooksPage } from './runbook-page'
 import { MaintenancePage, SilencesPage } from './silences-page'
 import type { Session } from './types'
@@ -33,6 +34,12 @@ export function opsPage(props: {
     return <RunbookPage key={name} name={name} session={session} search={search} />
   }
   if (path === '/oncall') return <OncallPage search={search} />
+  if (path === '/home') return <RoleHomePicker />
+  const home = /^\/home\/([^/]+)$/.exec(path)
+  if (home) {
+    const role = decodeURIComponent(home[1] as string)
+    return <RoleHomePage key={role} role={role} search={search} store={store} />
+  }
   if (path === '/silences') return <SilencesPage session={session} />
   if (path === '/maintenance') return <MaintenancePage session={session} />
   if (path === '/monitors/new') return <MonitorForm key="new" store={store} session={session} />
