@@ -130,7 +130,8 @@ describe('the keel command', () => {
     const missing = await run(['check', 'nope', '-c', 'keel.yaml'], dir)
     expect(missing.code).toBe(3)
     expect(missing.stderr).toContain('monitor nope')
-  })
+    // Eight CLI processes in a row: generous, since a loaded 2-core machine starts each slowly.
+  }, 180_000)
 
   it('serves: prints the URL and a one-time admin token that authenticates', async () => {
     const serveDir = mkdtempSync(join(tmpdir(), 'keel-serve-'))
