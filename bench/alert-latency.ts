@@ -1,10 +1,11 @@
 /**
  * `npm run bench:alert-latency`: how long from the check that confirms a failure to the webhook
- * delivered. Runs a real Keel (`startKeel`, SQLite in a temp dir) with one watched HTTP monitor
- * (1 s interval, no retries) and BENCH_BACKGROUND other monitors at 20 s against a loopback
- * target, and a loopback webhook receiver. It flips the watched target down and up BENCH_FLIPS
- * times; each delivery's latency is its arrival time minus the transition instant the message
- * carries (`at`: when the confirming check finished). Prints p50 / p90 / p99 / max for DOWN and UP.
+ * delivered. Runs a real Keel (`startKeel`, SQLite in a temp dir) with BENCH_FLIPS watched HTTP
+ * monitors (1 s interval, no retries) and BENCH_BACKGROUND other monitors at 20 s against a
+ * loopback target, and a loopback webhook receiver. It flips each watched target down and up
+ * once (one monitor flipped many times would be flapping, which pages differently). A
+ * delivery's latency is its arrival time minus the transition instant the message carries
+ * (`at`: when the confirming check finished). Prints p50 / p90 / p99 / max for DOWN and UP.
  *
  * Options (environment): BENCH_FLIPS=30, BENCH_BACKGROUND=500.
  */
@@ -41,9 +42,11 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN
 }
 
-let watchedDown = false
+// The watched monitor that is down now, if any; each is flipped once, so none starts flapping
+// (a monitor that changes state every other check is flapping, and pages only for that).
+let downPath: string | undefined
 const target = await listen((req, res) => {
-  const down = req.url === '/watched' && watchedDown
+  const down = req.url === downPath
   res.writeHead(down ? 503 : 200, { 'content-type': 'text/plain' })
   res.end(down ? 'down' : 'ok')
 })
@@ -61,7 +64,7 @@ const receiver = await listen((req, res) => {
       labels: Record<string, string>
     }
     res.writeHead(200).end('ok')
-    if (body.labels.monitor !== 'watched') return
+    if (!body.labels.monitor?.startsWith('watched-')) return
     deliveries.push({ status: body.status, latencyMs: arrived - Date.parse(body.at) })
     onDelivery?.()
   })
@@ -69,7 +72,11 @@ const receiver = await listen((req, res) => {
 
 const dir = mkdtempSync(join(tmpdir(), 'keel-bench-latency-'))
 const monitors = [
-  `  watched:\n    type: http\n    url: ${target.url}/watched\n    interval: 1s\n    timeout: 2s\n    retries: 0\n    channels: [hook]`,
+  ...Array.from(
+    { length: flips },
+    (_, i) =>
+      `  watched-${i}:\n    type: http\n    url: ${target.url}/watched/${i}\n    interval: 1s\n    timeout: 2s\n    retries: 0\n    channels: [hook]`,
+  ),
   ...Array.from(
     { length: background },
     (_, i) =>
@@ -108,14 +115,14 @@ const waitForDelivery = (count: number) =>
   })
 
 console.log(
-  `Keel at ${keel.url}; watched monitor every 1 s, ${background} background monitors at 20 s; ${flips} down/up flips\n`,
+  `Keel at ${keel.url}; ${flips} watched monitors every 1 s (each flipped down and up once), ${background} background monitors at 20 s\n`,
 )
 // Let the first checks of every monitor settle.
 await new Promise((resolve) => setTimeout(resolve, 3_000))
 for (let i = 0; i < flips; i++) {
-  watchedDown = true
+  downPath = `/watched/${i}`
   await waitForDelivery(deliveries.length + 1)
-  watchedDown = false
+  downPath = undefined
   await waitForDelivery(deliveries.length + 1)
 }
 await keel.stop()
