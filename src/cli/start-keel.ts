@@ -14,6 +14,7 @@ import { Escalator } from '../engine/escalator.js'
 import { retriggerExpiredAcks } from '../engine/incidents.js'
 import { GroupNotifier, reviewSuppression, sendSilenceExpiryNotices } from '../engine/noise.js'
 import { runAutoRemediations } from '../services/auto-remediation.js'
+import { tryAcquireJobLease } from '../store/meta.js'
 import { pruneIngestInbox, resolveExpiredAlerts } from '../services/integrations.js'
 import { runRetention } from '../engine/retention.js'
 import { Scheduler } from '../engine/scheduler.js'
@@ -300,7 +301,11 @@ export async function startKeel(options: StartKeelOptions): Promise<RunningKeel>
   // Silences and maintenance windows start and end on the clock: re-decide what is muted.
   const noiseReview = async () => {
     try {
-      const review = await reviewSuppression(store.db, clock.now())
+      // One node reviews at a time; the others would only repeat its decisions.
+      const leader = await tryAcquireJobLease(store.db, 'noise-review', owner, clock.now(), 30_000)
+      const review = leader
+        ? await reviewSuppression(store.db, clock.now())
+        : { released: [], muted: [], quietedIncidents: [] }
       if (review.released.length > 0 || review.muted.length > 0) {
         log.info(review, 'alert suppression changed')
         escalator.nudge()
