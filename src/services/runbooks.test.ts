@@ -333,7 +333,7 @@ describe('running runbooks with real commands', () => {
 
   it('a dry run shows the exact script and environment and runs nothing', async () => {
     const result = await startRunbookRun(ctx(alice), settings, 'wipe', {
-      params: { MARK: '/tmp/x; rm -rf /' },
+      params: { MARK: 'marker; rm -rf /' },
       dryRun: true,
     })
     expect(result.dryRun).toBe(true)
@@ -342,7 +342,7 @@ describe('running runbooks with real commands', () => {
     expect(result.plan.steps[1]?.command).toEqual({
       shell: '/bin/sh',
       script: 'touch "$MARK"',
-      env: { MARK: '/tmp/x; rm -rf /', KEEL_PARAM_MARK: '/tmp/x; rm -rf /' },
+      env: { MARK: 'marker; rm -rf /', KEEL_PARAM_MARK: 'marker; rm -rf /' },
       timeoutMs: 300_000,
     })
   })
