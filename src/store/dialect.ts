@@ -59,6 +59,7 @@ export async function openStore(location: StoreLocation): Promise<Store> {
     // pg emits that on the pool, where an unhandled 'error' would crash the process. The next
     // query simply gets a new connection.
     pool.on('error', () => undefined)
+    pool.on('connect', (client) => storableParameters(client))
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
     dialect = 'postgres'
   }
@@ -109,6 +110,41 @@ export function parseJson<T>(text: string | null | undefined, fallback: T): T {
 }
 
 /**
+ * PostgreSQL's text type cannot hold U+0000 (the query fails with "invalid byte sequence"), and
+ * a stray NUL arrives easily: a cron job's binary output in a ping body, a plugin's garbage, a
+ * fuzzed ingest summary. Rather than refuse the whole event, both stores write U+FFFD (the
+ * replacement character) in its place, so a value reads back the same on SQLite and PostgreSQL.
+ * JSON columns are unaffected: JSON.stringify already escapes NUL as the six characters \u0000.
+ */
+function storableValue(value: unknown): unknown {
+  if (typeof value === 'string')
+    return value.includes('\0') ? value.replaceAll('\0', '\uFFFD') : value
+  if (Array.isArray(value)) return value.some(needsReplacing) ? value.map(storableValue) : value
+  return value
+}
+
+function needsReplacing(value: unknown): boolean {
+  return typeof value === 'string'
+    ? value.includes('\0')
+    : Array.isArray(value) && value.some(needsReplacing)
+}
+
+function storableList(values: unknown): unknown {
+  return Array.isArray(values) && values.some(needsReplacing) ? values.map(storableValue) : values
+}
+
+/** Patches one pooled PostgreSQL client so its query parameters are storable (see above). */
+function storableParameters(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown
+  ;(client as unknown as { query: (...args: unknown[]) => unknown }).query = (
+    ...args: unknown[]
+  ) => {
+    if (args.length > 1) args[1] = storableList(args[1])
+    return query(...args)
+  }
+}
+
+/**
  * Kysely prepares every query anew; preparing is a large share of a small query's cost on
  * SQLite. The engine runs the same few statements thousands of times a second, so keep them.
  */
@@ -118,10 +154,20 @@ function cachePreparedStatements(database: SqliteDatabase.Database): void {
   database.prepare = ((source: string) => {
     let statement = cache.get(source)
     if (!statement) {
-      statement = prepare(source)
+      statement = storableStatement(prepare(source))
       // Bulk inserts vary in row count; only keep a bounded number of distinct texts.
       if (cache.size < 1_000) cache.set(source, statement)
     }
     return statement
   }) as typeof database.prepare
+}
+
+/** Wraps a statement's run/all/get/iterate so string parameters are storable (see above). */
+function storableStatement(statement: SqliteDatabase.Statement): SqliteDatabase.Statement {
+  for (const name of ['run', 'all', 'get', 'iterate'] as const) {
+    const method = (statement[name] as (...args: unknown[]) => unknown).bind(statement)
+    ;(statement as unknown as Record<string, unknown>)[name] = (...args: unknown[]) =>
+      method(...(args.some(needsReplacing) ? args.map(storableValue) : args))
+  }
+  return statement
 }

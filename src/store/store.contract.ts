@@ -227,6 +227,35 @@ export function runStoreContract(kind: StoreKind): void {
       expect(await results.deletePingsBefore(db, t0 + 1)).toBe(1)
     })
 
+    it('stores text with NUL characters, writing U+FFFD in their place', async () => {
+      const { db } = store
+      const m = await monitors.insertMonitor(db, monitorInput('nul'), t0, t0)
+      await results.insertResults(db, [
+        { monitorId: m.id, checkedAt: t0, status: 'down', latencyMs: 1, message: 'bad\0output' },
+      ])
+      await results.insertPing(db, {
+        monitorId: m.id,
+        receivedAt: t0,
+        kind: 'fail',
+        body: '\0binary\0',
+      })
+      const labels = { alertname: 'Nul\0Alert' }
+      await alerts.upsertAlertByFingerprint(db, {
+        fingerprint: fingerprint(labels),
+        labels,
+        annotations: { summary: 'x\0y' },
+        status: 'firing',
+        at: t0,
+        source: 'monitor',
+      })
+      expect((await results.listResults(db, m.id))[0]?.message).toBe('bad\uFFFDoutput')
+      expect((await results.listPings(db, m.id))[0]?.body).toBe('\uFFFDbinary\uFFFD')
+      // JSON columns keep the NUL itself: JSON text escapes it.
+      expect((await alerts.getAlert(db, fingerprint(labels)))?.annotations).toEqual({
+        summary: 'x\0y',
+      })
+    })
+
     it('upserts roll-ups idempotently and prunes by resolution', async () => {
       const { db } = store
       const row = (bucketStart: number, count: number): rollups.Rollup => ({
