@@ -29,6 +29,7 @@ import {
 } from '../store/catalog.js'
 import type { Executor } from '../store/dialect.js'
 import { listMonitors } from '../store/monitors.js'
+import { requireTeamAccess } from './auth.js'
 import type { ServiceContext } from './context.js'
 
 /** An entity as the API shows it: stored fields plus its rolled-up health. */
@@ -266,6 +267,11 @@ async function audit(
   })
 }
 
+/** A team-scoped actor may only create, change or delete entities its teams own. */
+function requireOwnerTeam(ctx: ServiceContext, id: string, owner: string | undefined): void {
+  requireTeamAccess(ctx.actor, 'operator', { type: 'catalog entity', id, team: owner })
+}
+
 /** Creates an entity over the API (source `api`, editable); 409 when the id is taken. */
 export async function createCatalogEntity(
   ctx: ServiceContext,
@@ -279,6 +285,7 @@ export async function createCatalogEntity(
     )
   }
   const spec = parseSpec(id, body)
+  requireOwnerTeam(ctx, id, spec.owner)
   return ctx.db.transaction().execute(async (trx) => {
     if (await getEntity(trx, id))
       throw new ConflictError(`catalog entity ${id} exists; update it with PUT instead`)
@@ -300,6 +307,9 @@ export async function updateCatalogEntity(
     const existing = await getEntity(trx, id)
     if (!existing) throw new NotFoundError(`catalog entity ${id} does not exist`)
     if (existing.source.startsWith(filePrefix)) throw readOnly(existing)
+    // Both the team that owns it now and the one it is handed to must be the actor's.
+    requireOwnerTeam(ctx, id, existing.owner)
+    requireOwnerTeam(ctx, id, spec.owner)
     await checkGraph(trx, [{ id, ...spec }])
     const stored = await upsertEntity(trx, { id, spec, source: existing.source }, ctx.clock.now())
     const { id: _id, source: _s, createdAt: _c, updatedAt: _u, ...before } = existing
@@ -314,6 +324,7 @@ export async function deleteCatalogEntity(ctx: ServiceContext, id: string): Prom
     const existing = await getEntity(trx, id)
     if (!existing) throw new NotFoundError(`catalog entity ${id} does not exist`)
     if (existing.source.startsWith(filePrefix)) throw readOnly(existing)
+    requireOwnerTeam(ctx, id, existing.owner)
     const dependents = (await listAllEntities(trx))
       .filter((e) => e.dependsOn.includes(id))
       .map((e) => e.id)
@@ -375,7 +386,10 @@ export async function importBackstageFile(
         }
         result.update.push(entity.id)
       }
-      if (!existing?.source.startsWith(filePrefix)) changed.push(entity)
+      if (existing?.source.startsWith(filePrefix)) continue
+      if (existing) requireOwnerTeam(ctx, entity.id, existing.owner)
+      requireOwnerTeam(ctx, entity.id, spec.owner)
+      changed.push(entity)
     }
     await checkGraph(trx, changed)
     if (options.dryRun) return

@@ -25,6 +25,7 @@ import {
   type LinkedAlert,
   type StoredTimelineEntry,
 } from '../store/incidents.js'
+import { requireTeamAccess } from './auth.js'
 import type { ServiceContext } from './context.js'
 
 /** An incident with its timeline and linked alerts, as `GET /incidents/:id` and `keel incident show` give it. */
@@ -112,6 +113,18 @@ function auditedIncident(incident: Incident) {
  * decides, an illegal change is a ConflictError with its reason (HTTP 409), and a legal one is
  * written with its timeline entries and an audit event.
  */
+/**
+ * A team-scoped actor (a token or user given roles per team) may respond only to incidents of
+ * its teams; the incident's team is the `team` label its alerts carried when it opened.
+ */
+function requireIncidentTeam(ctx: ServiceContext, incident: Incident): void {
+  requireTeamAccess(ctx.actor, 'responder', {
+    type: 'incident',
+    id: `#${incident.id}`,
+    team: incident.team,
+  })
+}
+
 async function changeIncident(
   ctx: ServiceContext,
   id: string | number,
@@ -123,6 +136,7 @@ async function changeIncident(
   const now = ctx.clock.now()
   return ctx.db.transaction().execute(async (trx) => {
     const incident = await incidentOrThrow(trx, id, true)
+    requireIncidentTeam(ctx, incident)
     await check?.(trx, incident)
     const result = await applyStoredIncidentEvent(trx, incident, event, now)
     if (!result.ok) throw new ConflictError(result.reason)
@@ -266,6 +280,7 @@ export async function setIncidentRoles(
   const now = ctx.clock.now()
   return ctx.db.transaction().execute(async (trx) => {
     let incident = await incidentOrThrow(trx, id, true)
+    requireIncidentTeam(ctx, incident)
     const changed: Record<string, string | null> = {}
     for (const [role, to] of wanted) {
       if (incident.roles[role] === to) continue
