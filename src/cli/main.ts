@@ -19,6 +19,7 @@ import { addIncidentCommands } from './incident-commands.js'
 import { addSilenceCommands } from './silence-commands.js'
 import { addRunbookCommands } from './runbook-commands.js'
 import { addAccessCommands } from './access-commands.js'
+import { addSecretsCommands } from './secrets-commands.js'
 import {
   ConfigLoadError,
   desiredState,
@@ -346,6 +347,7 @@ function buildProgram(): Command {
   addCatalogCommands(program, { configOption, withStore, out, clock: systemClock })
   addAccessCommands(program, { configOption, out, clock: systemClock })
   addBackupCommands(program, { configOption, withStore, out })
+  addSecretsCommands(program, { configOption, out, clock: systemClock })
   return program
 }
 

@@ -23,6 +23,7 @@ import { sealStoredSecrets, secretBoxFrom, withSecrets } from '../store/secrets.
 import { secretFieldsOf } from '../config/redact.js'
 import { executeApply, planIsEmpty, type DesiredState } from '../services/apply.js'
 import { resolveSecretKey } from '../services/ack-links.js'
+import { previousSecretKeys } from '../services/secret-rotation.js'
 import { bootstrapAdminToken } from '../services/auth.js'
 import { bootstrapAdminUser } from '../services/users.js'
 import { oidcSettings } from './oidc-settings.js'
@@ -116,7 +117,8 @@ export async function useStoreSecrets(
   const keyPath = secretKeyPath(config, configPath)
   const secret = await resolveSecretKey({ env, keyPath })
   const source = secret.source === 'env' ? 'KEEL_SECRET_KEY' : `secret key file ${keyPath}`
-  withSecrets(store, secretBoxFrom(secret.key, source), secretFieldsOf)
+  const previous = await previousSecretKeys({ env, keyPath })
+  withSecrets(store, secretBoxFrom(secret.key, source, previous), secretFieldsOf)
   return secret
 }
 

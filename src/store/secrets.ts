@@ -23,6 +23,11 @@ export interface SecretBox {
   key: Buffer
   /** `KEEL_SECRET_KEY` or `secret key file <path>`: what to check when decryption fails. */
   source: string
+  /**
+   * Earlier at-rest keys (`KEEL_SECRET_KEY_PREVIOUS`, `keel.key.previous`) that still open what
+   * they sealed, for backups taken before `keel secrets rotate`; nothing is sealed with them.
+   */
+  previous?: readonly Buffer[]
 }
 
 /** Which fields of a monitor or channel type hold secrets (`password`, `basicAuth.password`). */
@@ -38,9 +43,15 @@ export class SecretDecryptionError extends Error {
 }
 
 /** Derives the at-rest key from Keel's root secret key with HKDF-SHA256. */
-export function secretBoxFrom(rootKey: Uint8Array, source: string): SecretBox {
-  const key = Buffer.from(hkdfSync('sha256', rootKey, Buffer.alloc(0), hkdfInfo, 32))
-  return { key, source }
+export function secretBoxFrom(
+  rootKey: Uint8Array,
+  source: string,
+  previousRootKeys: readonly Uint8Array[] = [],
+): SecretBox {
+  const derive = (root: Uint8Array) =>
+    Buffer.from(hkdfSync('sha256', root, Buffer.alloc(0), hkdfInfo, 32))
+  const previous = previousRootKeys.map(derive)
+  return { key: derive(rootKey), source, ...(previous.length > 0 ? { previous } : {}) }
 }
 
 /** Encrypts one JSON value as `enc:v1:<base64 nonce|ciphertext|tag>`. */
@@ -52,21 +63,31 @@ export function encryptValue(box: SecretBox, value: unknown): string {
   return `${encryptedPrefix}${Buffer.concat([nonce, body, cipher.getAuthTag()]).toString('base64')}`
 }
 
-/** Decrypts a value made by `encryptValue`; throws SecretDecryptionError on a wrong key. */
+/**
+ * Decrypts a value made by `encryptValue` with the box's key, else with one of its previous
+ * keys; throws SecretDecryptionError when none opens it.
+ */
 export function decryptValue(box: SecretBox, text: string): unknown {
   const raw = Buffer.from(text.slice(encryptedPrefix.length), 'base64')
   if (raw.length < 28) throw new SecretDecryptionError(box.source)
+  for (const key of [box.key, ...(box.previous ?? [])]) {
+    const plain = openWith(key, raw)
+    if (plain !== undefined) return JSON.parse(plain) as unknown
+  }
+  throw new SecretDecryptionError(box.source)
+}
+
+function openWith(key: Buffer, raw: Buffer): string | undefined {
   try {
-    const decipher = createDecipheriv('aes-256-gcm', box.key, raw.subarray(0, 12))
+    const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12))
     decipher.setAAD(associatedData)
     decipher.setAuthTag(raw.subarray(raw.length - 16))
-    const plain = Buffer.concat([
+    return Buffer.concat([
       decipher.update(raw.subarray(12, raw.length - 16)),
       decipher.final(),
-    ])
-    return JSON.parse(plain.toString('utf8')) as unknown
+    ]).toString('utf8')
   } catch {
-    throw new SecretDecryptionError(box.source)
+    return undefined
   }
 }
 
@@ -196,6 +217,36 @@ export async function sealStoredSecrets(db: Executor): Promise<number> {
       await db
         .updateTable(table)
         .set({ spec: JSON.stringify(sealFields(plugin.box, spec, fields)) })
+        .where('slug', '=', row.slug)
+        .execute()
+      changed++
+    }
+  }
+  return changed
+}
+
+/**
+ * Re-seals every secret of every monitor and channel with `to`, opening each with `from` (its
+ * key or a previous one); returns how many rows changed. Runs in the caller's transaction, so a
+ * rotation changes every row or none. `db` must be a handle without the secrets plugin.
+ */
+export async function resealStoredSecrets(
+  db: Executor,
+  from: SecretBox,
+  to: SecretBox,
+  fieldsOf: SecretFieldsOf,
+): Promise<number> {
+  let changed = 0
+  for (const table of ['monitors', 'channels'] as const) {
+    const rows = await db.selectFrom(table).select(['slug', 'type', 'spec']).execute()
+    for (const row of rows) {
+      const spec = JSON.parse(row.spec) as Record<string, unknown>
+      const fields = fieldsOf(table, row.type)
+      if (!row.spec.includes(encryptedPrefix) && !hasPlaintextSecrets(spec, fields)) continue
+      const resealed = sealFields(to, openFields(from, spec), fields)
+      await db
+        .updateTable(table)
+        .set({ spec: JSON.stringify(resealed) })
         .where('slug', '=', row.slug)
         .execute()
       changed++
