@@ -57,13 +57,31 @@ export async function upsertAlertByFingerprint(
   db: Executor,
   event: AlertEvent,
 ): Promise<{ alert?: Alert; change: AlertChange }> {
+  const labels = JSON.stringify(event.labels)
+  const annotations = JSON.stringify(event.annotations)
+  if (event.status === 'firing') {
+    // The common case, a sender repeating a firing alert (dedup), in one statement; anything
+    // else (new, reopened, resolved) falls through to read the row first.
+    const refreshed = await db
+      .updateTable('alerts')
+      .set((eb) => ({
+        labels,
+        annotations,
+        ends_at: null,
+        updated_at: event.at,
+        event_count: eb('event_count', '+', 1),
+      }))
+      .where('fingerprint', '=', event.fingerprint)
+      .where('status', '=', 'firing')
+      .returningAll()
+      .executeTakeFirst()
+    if (refreshed) return { alert: alertFromRow(refreshed), change: 'updated' }
+  }
   const existing = await db
     .selectFrom('alerts')
     .selectAll()
     .where('fingerprint', '=', event.fingerprint)
     .executeTakeFirst()
-  const labels = JSON.stringify(event.labels)
-  const annotations = JSON.stringify(event.annotations)
   if (!existing) {
     if (event.status === 'resolved') return { change: 'unchanged' }
     const row = await db

@@ -272,14 +272,21 @@ export async function currentIncidentOfAlert(
   alertId: number,
   options: LockOptions = {},
 ): Promise<Incident | undefined> {
-  const link = await db
-    .selectFrom('incident_alerts')
-    .select('incident_id')
-    .where('alert_id', '=', alertId)
-    .orderBy('incident_id', 'desc')
-    .limit(1)
+  // One statement (this runs for every deduplicated alert event): the newest link, and its row.
+  const row = await db
+    .selectFrom('incidents')
+    .selectAll()
+    .where('id', '=', (eb) =>
+      eb
+        .selectFrom('incident_alerts')
+        .select('incident_id')
+        .where('alert_id', '=', alertId)
+        .orderBy('incident_id', 'desc')
+        .limit(1),
+    )
+    .modifyEnd(forUpdate(db, options))
     .executeTakeFirst()
-  return link ? getIncident(db, link.incident_id, options) : undefined
+  return row ? incidentFromRow(row) : undefined
 }
 
 /** Appends entries to an incident's timeline. */
