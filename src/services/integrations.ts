@@ -480,8 +480,11 @@ export class IngestCommitter {
         )
         // Silences, maintenance and the alerting config are read once for the whole batch.
         const scope = new NoiseScope(trx, batch[0]?.now ?? Date.now())
+        // The inbox rows of every request go in with one statement at the end.
+        const inbox: IngestEventInput[] = []
         const out: IngestAccepted[] = []
-        for (const work of batch) out.push(await applyIngestItemsIn(trx, work, scope))
+        for (const work of batch) out.push(await applyIngestItemsIn(trx, work, { scope, inbox }))
+        await insertIngestEvents(trx, inbox)
         return out
       })
     } catch (error) {
@@ -518,23 +521,28 @@ export async function applyIngestItems(
   items: readonly IngestItem[],
   now: number,
 ): Promise<IngestAccepted> {
-  return deps.db
-    .transaction()
-    .execute((trx) => applyIngestItemsIn(trx, { deps, integration, kind, items, now }))
+  return deps.db.transaction().execute(async (trx) => {
+    await lockAlertFingerprints(
+      trx,
+      items.map((i) => i.fingerprint),
+    )
+    return applyIngestItemsIn(trx, { deps, integration, kind, items, now })
+  })
 }
 
-/** `applyIngestItems` inside a transaction the caller holds (the group committer's). */
+/**
+ * `applyIngestItems` inside a transaction the caller holds, which has locked the items'
+ * fingerprints. The group committer passes the batch's noise scope and an `inbox` to collect
+ * the inbox rows in, which it inserts itself; without one they are inserted here.
+ */
 async function applyIngestItemsIn(
   trx: Executor,
   work: IngestWork,
-  scope?: NoiseScope,
+  batch: { scope?: NoiseScope; inbox?: IngestEventInput[] } = {},
 ): Promise<IngestAccepted> {
   const { deps, integration, kind, items, now } = work
+  const { scope } = batch
   const source = `${integration.kind}:${integration.id}`
-  await lockAlertFingerprints(
-    trx,
-    items.map((i) => i.fingerprint),
-  )
   const events: AlertEvent[] = []
   // Per item: the index of its event, or undefined when it was dropped.
   const slots: (number | undefined)[] = []
@@ -584,7 +592,8 @@ async function applyIngestItemsIn(
     fingerprint: item.fingerprint,
     status: statuses[i] ?? 'unchanged',
   }))
-  await insertIngestEvents(trx, inbox)
+  if (batch.inbox) batch.inbox.push(...inbox)
+  else await insertIngestEvents(trx, inbox)
   return {
     events: items.map((item, i) => ({
       fingerprint: item.fingerprint,

@@ -144,6 +144,15 @@ export function runIntegrationsContract(kind: StoreKind): void {
       expect(await integrations.pruneIngestEvents(db, t0 + 2)).toBe(0)
     })
 
+    it('stores a group commit of more inbox rows than one statement may carry', async () => {
+      // 10,000 rows × 7 columns is over PostgreSQL's limit of 65,535 parameters a statement.
+      const many = Array.from({ length: 10_000 }, (_, i) => event('a', t0 + i))
+      await integrations.insertIngestEvents(store.db, many)
+      const newest = await integrations.listIngestEvents(store.db, 'a', { limit: 2 })
+      expect(newest.map((e) => e.receivedAt)).toEqual([t0 + 9_999, t0 + 9_998])
+      expect(await integrations.pruneIngestEvents(store.db, t0 + 10_000, 100_000)).toBe(10_000)
+    })
+
     it('prunes in batches of the given size', async () => {
       await integrations.insertIngestEvents(
         store.db,

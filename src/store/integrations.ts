@@ -154,6 +154,12 @@ export async function insertIngestEvents(
   db: Executor,
   events: readonly IngestEventInput[],
 ): Promise<void> {
+  // A group commit may carry thousands of rows; stay far below either store's parameter limit.
+  for (let i = 0; i < events.length; i += 1_000)
+    await insertIngestChunk(db, events.slice(i, i + 1_000))
+}
+
+async function insertIngestChunk(db: Executor, events: readonly IngestEventInput[]): Promise<void> {
   if (events.length === 0) return
   await db
     .insertInto('ingest_events')
