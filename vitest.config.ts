@@ -6,6 +6,8 @@ export default defineConfig({
   test: {
     testTimeout: 30_000,
     hookTimeout: 30_000,
+    // One fixed fast-check seed for `npm test`; `npm run fuzz` explores with fresh ones.
+    setupFiles: ['test/helpers/fast-check-seed.ts'],
     projects: [
       {
         extends: true,

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { parse, stringify } from 'yaml'
 import { anyJson, mutatedPayloads } from '../ingest/fuzz-harness.js'
 import { parseConfigText, type LoadResult } from './load.js'
+import { chunkSeed } from '../../test/helpers/fast-check-seed.js'
 
 /** Configs per property: a bounded number in CI, FUZZ_RUNS (≥ 100,000) in `npm run fuzz`. */
 const runs = Number(process.env.FUZZ_RUNS ?? 300)
@@ -27,7 +28,11 @@ async function check(texts: fc.Arbitrary<string>): Promise<void> {
     expectWellFormed(parseConfigText(text, { env, baseDir: 'examples' }))
   })
   for (let done = 0; done < runs; done += 200) {
-    fc.assert(property, { numRuns: Math.min(200, runs - done) })
+    const seed = chunkSeed(done / 200)
+    fc.assert(property, {
+      numRuns: Math.min(200, runs - done),
+      ...(seed === undefined ? {} : { seed }),
+    })
     await new Promise((resolve) => setImmediate(resolve))
   }
 }

@@ -3,6 +3,7 @@ import { expect } from 'vitest'
 import type { ApiHarness } from '../api/api-harness.js'
 import { expectWellFormed, contractContext } from './ingest.contract.js'
 import type { IngestFormat } from './format.js'
+import { chunkSeed } from '../../test/helpers/fast-check-seed.js'
 
 // Test support for the *.fuzz.test.ts files; `npm run fuzz:ingest` raises the counts.
 
@@ -159,7 +160,11 @@ export async function fuzzParser(
   )
   const chunk = 5_000
   for (let done = 0; done < runs; done += chunk) {
-    fc.assert(property, { numRuns: Math.min(chunk, runs - done) })
+    const seed = chunkSeed(done / chunk)
+    fc.assert(property, {
+      numRuns: Math.min(chunk, runs - done),
+      ...(seed === undefined ? {} : { seed }),
+    })
     await new Promise((resolve) => setImmediate(resolve))
   }
 }
