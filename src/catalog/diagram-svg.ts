@@ -1,4 +1,4 @@
-import elkModule, { type ElkNode } from 'elkjs/lib/elk.bundled.js'
+import type { ElkNode } from 'elkjs/lib/elk.bundled.js'
 import {
   entityHealths,
   healthColours,
@@ -14,11 +14,16 @@ const maxNameChars = 30
 const margin = 16
 const legendHeight = 28
 
-// elkjs is CommonJS with `exports.default = ELK` and `module.exports = ELK`; TypeScript under
-// NodeNext types the import as the module object, so take the constructor from `.default`.
-const ELK = elkModule.default
-// One ELK instance: the bundled build runs in this thread, with no worker and no network.
-const elk = new ELK()
+// One ELK instance, made on the first diagram (the bundle is large to load): the bundled build
+// runs in this thread, with no worker and no network.
+let elk: Promise<{ layout(graph: ElkNode): Promise<ElkNode> }> | undefined
+
+function layoutEngine() {
+  // elkjs is CommonJS with `exports.default = ELK` and `module.exports = ELK`; TypeScript under
+  // NodeNext types the import as the module object, so take the constructor from `.default`.
+  elk ??= import('elkjs/lib/elk.bundled.js').then((module) => new module.default.default())
+  return elk
+}
 
 /** Escapes text for SVG element content and attribute values. */
 export function escapeXml(text: string): string {
@@ -102,7 +107,7 @@ export async function renderDiagramSvg(
     })),
     edges: edges.map((e, i) => ({ id: `e${i}`, sources: [e.from], targets: [e.to] })),
   }
-  const graph = await elk.layout(input)
+  const graph = await (await layoutEngine()).layout(input)
   const healthsShown = entityHealths.filter((h) => shown.some((id) => nodes.get(id)?.health === h))
   const height = Math.ceil((graph.height ?? 0) + margin * 2 + legendHeight)
   const omittedNote = `${neighbourhood.omitted} more entities not shown; choose a smaller depth`

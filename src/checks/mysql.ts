@@ -1,4 +1,4 @@
-import mysql from 'mysql2/promise'
+import type mysql from 'mysql2/promise'
 import { z } from 'zod'
 import { concludeCheck } from './conclude-check.js'
 import {
@@ -41,7 +41,9 @@ export const mysqlProbe = defineProbe({
     const where = `mysql at ${databaseWhere(config, defaults)}`
     const ssl =
       config.tls === 'disable' ? {} : { ssl: { rejectUnauthorized: config.tls === 'verify' } }
-    const pending = mysql.createConnection({
+    // Loaded on first use: most installs have no MySQL monitor, and the CLI starts faster.
+    const { createConnection } = (await import('mysql2/promise')).default
+    const pending = createConnection({
       ...(config.url !== undefined
         ? { uri: config.url.replace(/^mariadb:/, 'mysql:') }
         : {

@@ -1,4 +1,3 @@
-import { createClient } from 'redis'
 import { z } from 'zod'
 import { concludeCheck } from './conclude-check.js'
 import { describeNetworkError, errorMessage } from './network-error.js'
@@ -66,6 +65,8 @@ export const redisProbe = defineProbe({
     const deadline = probeDeadline(context)
     const target = `redis at ${where(config)}`
     const args = commandArgs(config.command)
+    // Loaded on first use: most installs have no Redis monitor, and the CLI starts faster.
+    const { createClient } = await import('redis')
     const client = createClient({
       ...(config.url !== undefined ? { url: config.url } : {}),
       socket: {
