@@ -7,7 +7,7 @@ import Provider from 'oidc-provider'
 import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { listAudit } from '../store/audit.js'
-import { getUser } from '../store/auth.js'
+import { getUser, listMemberships, setMemberships } from '../store/auth.js'
 import { apiStoreKinds, startApiHarness, type ApiHarness } from './api-harness.js'
 import { createMetrics } from './metrics.js'
 import { buildApi } from './server.js'
@@ -131,6 +131,8 @@ describe.each(apiStoreKinds)('OpenID Connect login on $name', ({ kind }) => {
         displayName: 'Test IdP',
         roleClaim: 'groups',
         roleMapping: { 'keel-operators': 'operator', 'keel-admins': 'admin' },
+        // `staff` and `keel-operators` both name dba: the stronger role wins.
+        teamMapping: { 'keel-operators': 'dba:operator', staff: ['web:viewer', 'dba:responder'] },
         defaultRole: 'viewer',
         allowHttp: true,
       },
@@ -186,7 +188,15 @@ describe.each(apiStoreKinds)('OpenID Connect login on $name', ({ kind }) => {
         url: '/api/v1/session',
         headers: { cookie: (session as string).split(';')[0] as string },
       })
-      expect(me.json()).toMatchObject({ user: 'olivia', role: 'operator' })
+      expect(me.json()).toMatchObject({
+        user: 'olivia',
+        role: 'operator',
+        teams: { dba: 'operator', web: 'viewer' },
+      })
+      expect(await listMemberships(h.store.db, 'olivia')).toEqual([
+        { username: 'olivia', team: 'dba', role: 'operator' },
+        { username: 'olivia', team: 'web', role: 'viewer' },
+      ])
       expect(await getUser(h.store.db, 'olivia')).toMatchObject({
         oidcIssuer: provider.issuer,
         oidcSubject: 'u-42',
@@ -204,6 +214,23 @@ describe.each(apiStoreKinds)('OpenID Connect login on $name', ({ kind }) => {
       })
       expect(second.statusCode).toBe(302)
       expect((await listAudit(h.store.db, { action: 'user.create', actor: 'oidc' })).length).toBe(1)
+
+      // Teams follow the claims at every login: a membership set by hand in between is replaced.
+      await setMemberships(h.store.db, 'olivia', [{ team: 'mail', role: 'admin' }], h.clock.now())
+      const third = await signIn()
+      await app.inject({
+        url: `/auth/oidc/callback${third.back.search}`,
+        headers: { cookie: third.flowCookie },
+      })
+      expect((await listMemberships(h.store.db, 'olivia')).map((m) => m.team)).toEqual([
+        'dba',
+        'web',
+      ])
+      const changes = await listAudit(h.store.db, { action: 'user.update', actor: 'oidc' })
+      expect(changes[0]?.details).toMatchObject({
+        before: { teams: [{ team: 'mail', role: 'admin' }] },
+        via: 'oidc claims',
+      })
     },
   )
 

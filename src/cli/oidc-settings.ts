@@ -20,6 +20,8 @@ export function oidcSettings(config: KeelConfig): { oidc?: OidcSettings } {
       ...(oidc.displayName !== undefined ? { displayName: oidc.displayName } : {}),
       ...(oidc.roleClaim !== undefined ? { roleClaim: oidc.roleClaim } : {}),
       ...(oidc.roleMapping !== undefined ? { roleMapping: oidc.roleMapping } : {}),
+      ...(oidc.teamClaim !== undefined ? { teamClaim: oidc.teamClaim } : {}),
+      ...(oidc.teamMapping !== undefined ? { teamMapping: oidc.teamMapping } : {}),
     },
   }
 }

@@ -18,10 +18,27 @@ describe('keel.yaml auth', () => {
     [{ ...oidc, roleMapping: { ops: 'boss' } }, 'roleMapping'],
     [{ clientId: 'keel', clientSecret: 'x' }, 'issuer'],
     [{ ...oidc, scopes: 'x' }, 'scopes'],
+    [{ ...oidc, teamMapping: { dbas: 'dba' } }, 'write a team membership as team:role'],
+    [{ ...oidc, teamMapping: { dbas: ['dba:root'] } }, 'teamMapping'],
   ])('refuses a bad oidc section (%#: %s)', (section, field) => {
     const result = keelConfigSchema.safeParse({ auth: { oidc: section } })
     expect(result.success).toBe(false)
     expect(JSON.stringify(result.error?.issues)).toContain(field)
+  })
+
+  it('takes team memberships as team:role, one or a list per claim value', () => {
+    const parsed = keelConfigSchema.parse({
+      auth: {
+        oidc: {
+          ...oidc,
+          teamMapping: { dbas: 'dba:operator', ops: ['dba:viewer', 'web:responder'] },
+        },
+      },
+    })
+    expect(parsed.auth.oidc?.teamMapping).toEqual({
+      dbas: 'dba:operator',
+      ops: ['dba:viewer', 'web:responder'],
+    })
   })
 
   it('treats the client secret as a secret', () => {

@@ -3,6 +3,14 @@ import { z } from 'zod'
 const roleSchema = z.enum(['viewer', 'responder', 'operator', 'admin'])
 
 /** keel.yaml `auth.oidc`: OpenID Connect login through an identity provider. */
+/** A team membership as `team:role`, the form `keel user add --team` takes. */
+const teamRoleSchema = z
+  .string()
+  .regex(
+    /^[a-z0-9][a-z0-9_.-]{0,62}:(viewer|responder|operator|admin)$/,
+    'write a team membership as team:role, e.g. dba:operator (role: viewer, responder, operator or admin)',
+  )
+
 export const oidcConfigSchema = z
   .object({
     issuer: z
@@ -37,6 +45,16 @@ export const oidcConfigSchema = z
         'Claim value → Keel role; the strongest match wins. A claim value that is itself a role name maps to it.',
       ),
     defaultRole: roleSchema.default('viewer').describe('The role of a user no claim value maps.'),
+    teamClaim: z
+      .string()
+      .optional()
+      .describe('The ID token claim with group names for teamMapping; defaults to roleClaim.'),
+    teamMapping: z
+      .record(z.string(), z.union([teamRoleSchema, z.array(teamRoleSchema).min(1)]))
+      .optional()
+      .describe(
+        'Claim value → team memberships as "team:role" (or a list of them). When set, a user’s teams follow the claims on every login; the strongest role per team wins.',
+      ),
     allowHttp: z
       .boolean()
       .default(false)

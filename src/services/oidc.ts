@@ -5,6 +5,8 @@ import {
   getUser,
   getUserByOidc,
   insertUser,
+  listMemberships,
+  setMemberships,
   updateUser,
   type Role,
   type User,
@@ -21,6 +23,38 @@ export interface OidcRoleRules {
   roleMapping?: Record<string, Role>
   /** The role when no claim value maps (or no claim is configured). */
   defaultRole: Role
+  /** The claim holding group names for `teamMapping`; `roleClaim` when absent. */
+  teamClaim?: string
+  /** Claim value → `team:role` memberships; when set, teams follow the claims at each login. */
+  teamMapping?: Record<string, string | string[]>
+}
+
+/**
+ * The team memberships the claims earn under `teamMapping` (the strongest role per team), or
+ * undefined when no mapping is configured, so memberships set by hand are left alone.
+ */
+export function teamsFromClaims(
+  claims: Record<string, unknown>,
+  rules: OidcRoleRules,
+): { team: string; role: Role }[] | undefined {
+  if (!rules.teamMapping) return undefined
+  const claim = rules.teamClaim ?? rules.roleClaim
+  const raw = claim === undefined ? [] : claims[claim]
+  const values = (Array.isArray(raw) ? raw : [raw]).filter(
+    (v): v is string => typeof v === 'string',
+  )
+  const best = new Map<string, Role>()
+  for (const value of values) {
+    const mapped = rules.teamMapping[value]
+    for (const entry of mapped === undefined ? [] : [mapped].flat()) {
+      const [team, role] = entry.split(':') as [string, Role]
+      const held = best.get(team)
+      if (!held || roleAllows(role, held)) best.set(team, role)
+    }
+  }
+  return [...best]
+    .map(([team, role]) => ({ team, role }))
+    .sort((a, b) => a.team.localeCompare(b.team))
 }
 
 /** The role the claims earn under the rules. */
@@ -108,6 +142,21 @@ export async function loginWithOidc(
       after: { role },
       via: 'oidc claims',
     })
+  }
+  const teams = teamsFromClaims(input.claims, input.rules)
+  if (teams !== undefined) {
+    const before = (await listMemberships(deps.db, user.username)).map(({ team, role }) => ({
+      team,
+      role,
+    }))
+    if (JSON.stringify(before) !== JSON.stringify(teams)) {
+      await setMemberships(deps.db, user.username, teams, now)
+      await audit(user.username, 'user.update', {
+        before: { teams: before },
+        after: { teams },
+        via: 'oidc claims',
+      })
+    }
   }
   if (user.disabled) throw new AuthenticationError(`user ${user.username} is disabled`)
   return { user, actor: await userActor(deps, user, input.source) }
