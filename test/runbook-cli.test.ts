@@ -73,6 +73,25 @@ describe('keel runbook on the command line', () => {
   })
   afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
+  it('validates runbook files with keel validate, naming the file and line of each problem', async () => {
+    const valid = await run(['validate'], dir)
+    expect(valid.code, valid.stderr).toBe(0)
+    expect(valid.stdout).toContain('is valid: 0 monitors, 0 channels, 2 runbooks')
+    writeFileSync(
+      join(dir, 'runbooks', 'broken.md'),
+      '---\ntitle: [unclosed\n---\n## Step: a — A\n',
+    )
+    try {
+      const broken = await run(['validate'], dir)
+      expect(broken.code).toBe(1)
+      expect(broken.stderr).toMatch(
+        /1 runbook problems keep runbooks from loading:\n {2}runbooks\/broken\.md/,
+      )
+    } finally {
+      rmSync(join(dir, 'runbooks', 'broken.md'))
+    }
+  }, 120_000)
+
   it('lists and shows runbooks', async () => {
     const list = await run(['runbook', 'list', '--label', 'alertname=Check'], dir)
     expect(list.code).toBe(0)

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { relative } from 'node:path'
 import { Command, Option } from 'commander'
 import pino from 'pino'
 import { runCheck, parseMonitorSpec } from '../checks/registry.js'
@@ -6,6 +7,7 @@ import { formatIssues, loadConfig } from '../config/load.js'
 import { keelConfigJsonSchema } from '../config/schema.js'
 import { KeelError, InputError, NotFoundError } from '../core/errors.js'
 import { formatDuration, parseDuration } from '../core/time.js'
+import { loadRunbooks } from '../runbooks/load.js'
 import { openStore } from '../store/dialect.js'
 import { getMonitor, listMonitors } from '../store/monitors.js'
 import { executeApply, planApply, planIsEmpty } from '../services/apply.js'
@@ -180,8 +182,22 @@ function buildProgram(): Command {
         return
       }
       const { monitors, channels } = loaded.config
+      // Runbook files are part of the configuration: one that does not parse cannot be used.
+      const library = await loadRunbooks(loaded.config.runbooks.paths)
+      if (library.issues.length > 0) {
+        const lines = library.issues.map(
+          (i) =>
+            `  ${relative(process.cwd(), i.file) || i.file}${i.line ? `:${i.line}` : ''}: ${i.message}`,
+        )
+        process.stderr.write(
+          `${path} is valid, but ${library.issues.length} runbook problems keep runbooks from loading:\n${lines.join('\n')}\n`,
+        )
+        process.exitCode = 1
+        return
+      }
+      const runbooks = library.runbooks.length > 0 ? `, ${library.runbooks.length} runbooks` : ''
       out(
-        `${path} is valid: ${Object.keys(monitors).length} monitors, ${Object.keys(channels).length} channels`,
+        `${path} is valid: ${Object.keys(monitors).length} monitors, ${Object.keys(channels).length} channels${runbooks}`,
       )
       for (const warning of loaded.catalog?.warnings ?? []) out(`warning: ${warning}`)
     })
