@@ -226,6 +226,15 @@ describe.skipIf(!haveChromium)('incidents, on-call, silences and monitor forms i
       1,
     )
 
+    // The same form publishes an update to the status page when asked to.
+    await page.locator('#note').fill('Search is slow; we are rebuilding its index.')
+    await page.getByLabel('Publish on the status page').check()
+    await page.getByRole('button', { name: 'Publish update' }).click()
+    const update = page.locator('[data-testid="timeline"] [data-kind="publicUpdate"]')
+    await update.waitFor()
+    expect(await update.textContent()).toContain('published on the status page')
+    expect(await page.getByLabel('Publish on the status page').isChecked()).toBe(false)
+
     await page.getByRole('button', { name: 'Draft it' }).click()
     await expect.poll(() => page.getByTestId('postmortem').textContent()).toContain('index rebuild')
 

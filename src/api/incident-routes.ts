@@ -274,19 +274,26 @@ export async function incidentRoutes(app: FastifyInstance, options: { deps: ApiD
       setIncidentRoles(serviceContext(deps, request), request.params.id, request.body),
   )
 
-  app.post<{ Params: { id: string }; Body: { text?: string } }>(
+  app.post<{ Params: { id: string }; Body: { text?: string; public?: boolean } }>(
     '/incidents/:id/notes',
     {
       config: { role: 'responder' },
       schema: {
-        summary: 'Add a note to the timeline',
+        summary: 'Add a note to the timeline; with public: true the status page shows it too',
         tags,
         params: idParams,
         body: {
           type: 'object',
           required: ['text'],
           additionalProperties: false,
-          properties: { text: { type: 'string' } },
+          properties: {
+            text: { type: 'string' },
+            public: {
+              type: 'boolean',
+              description:
+                'Publish the note as an update of the incident on the public status page (its components must be public).',
+            },
+          },
         },
         response: incidentResponses,
       },

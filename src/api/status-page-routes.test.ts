@@ -219,6 +219,43 @@ describe.each(apiStoreKinds)('public status page on $name', ({ kind }) => {
   )
 
   it.skipIf(kind.skipReason)(
+    'shows a note a responder published, and never the other notes',
+    async () => {
+      const id = (await get(statusPageUrls.json)).json().activeIncidents[0].id as number
+      const note = (payload: object) =>
+        h.app.inject({
+          method: 'POST',
+          url: `/api/v1/incidents/${id}/notes`,
+          headers: h.as('responder'),
+          payload,
+        })
+      expect((await note({ text: 'db-7 ran out of disk (internal)' })).statusCode).toBe(200)
+      const published = await note({
+        text: 'Checkout is slow; a fix is rolling out.',
+        public: true,
+      })
+      expect(published.statusCode).toBe(200)
+      expect((await note({ text: 'x', public: 'yes' })).statusCode).toBe(400)
+      refresh()
+      const summary = (await get(statusPageUrls.json)).json()
+      expect(summary.activeIncidents[0].updates[0]).toMatchObject({
+        status: 'investigating',
+        text: 'Checkout is slow; a fix is rolling out.',
+      })
+      for (const url of Object.values(statusPageUrls)) {
+        const body = (await get(url)).body
+        expect(body, url).toContain('Checkout is slow; a fix is rolling out.')
+        expect(body, url).not.toContain('ran out of disk')
+      }
+      const audit = await h.app.inject({
+        url: '/api/v1/audit?action=incident.publicUpdate',
+        headers: h.as('admin'),
+      })
+      expect(audit.json().items).toHaveLength(1)
+    },
+  )
+
+  it.skipIf(kind.skipReason)(
     'answers 304 to a matching ETag or date, and HEAD without a body',
     async () => {
       const first = await get(statusPageUrls.html)

@@ -228,11 +228,20 @@ export function addIncidentCommands(program: Command, deps: IncidentCommandDeps)
     .description("add a note to an incident's timeline")
     .argument('<id>', 'incident number')
     .argument('<text...>', 'the note')
+    .option('--public', 'also publish it as an update on the public status page')
     .addOption(configOption())
-    .action(async (id: string, words: string[], options: { config: string }) => {
+    .action(async (id: string, words: string[], options: { config: string; public?: boolean }) => {
       await withStore(options.config, async (store) => {
-        const noted = await addIncidentNote(context(store), id, { text: words.join(' ') })
-        out(`Note added to incident ${shortIncident(noted)}.`)
+        const published = options.public === true
+        const noted = await addIncidentNote(context(store), id, {
+          text: words.join(' '),
+          ...(published ? { public: true } : {}),
+        })
+        out(
+          published
+            ? `Update published on the status page for incident ${shortIncident(noted)}.`
+            : `Note added to incident ${shortIncident(noted)}.`,
+        )
       })
     })
 

@@ -310,19 +310,28 @@ export async function setIncidentRoles(
   })
 }
 
-/** Adds a note to an incident's timeline (allowed in every state, for the postmortem too). */
+/**
+ * Adds a note to an incident's timeline (allowed in every state, for the postmortem too). With
+ * `public: true` it is also an update on the public status page, in the responder's words.
+ */
 export async function addIncidentNote(
   ctx: ServiceContext,
   id: string | number,
-  input: { text?: unknown },
+  input: { text?: unknown; public?: unknown },
 ): Promise<Incident> {
   const note = text(input.text, 'text', true) as string
+  if (input.public !== undefined && typeof input.public !== 'boolean') {
+    throw new InputError(`public must be true or false, got ${JSON.stringify(input.public)}`, {
+      details: [{ path: 'public', message: 'not a boolean' }],
+    })
+  }
+  const published = input.public === true
   return changeIncident(
     ctx,
     id,
-    'incident.note',
-    { kind: 'addNote', by: ctx.actor.name, text: note },
-    { text: note },
+    published ? 'incident.publicUpdate' : 'incident.note',
+    { kind: 'addNote', by: ctx.actor.name, text: note, ...(published ? { public: true } : {}) },
+    { text: note, ...(published ? { public: true } : {}) },
   )
 }
 

@@ -10,8 +10,8 @@ import { getMeta } from './meta.js'
 const dayMs = 86_400_000
 /** Raw status code of a `down` result (0 up, 1 degraded, 2 down). */
 const downCode = 2
-/** Timeline kinds the public sees, as status changes. */
-const publicKinds = ['opened', 'acknowledged', 'resolved', 'reopened']
+/** Timeline kinds the public sees: status changes, and the notes responders published. */
+const publicKinds = ['opened', 'acknowledged', 'resolved', 'reopened', 'publicUpdate']
 
 /** A monitor's row id beside what the status page shows of it. */
 export interface StatusPageMonitorRow extends StatusPageMonitor {
@@ -141,7 +141,7 @@ export async function listDailyUptime(
 /**
  * Incidents open now or resolved since `since` (newest 200) whose alerts carry one of the
  * monitors' ids in their `monitor` label or one of their `service` labels, with their public
- * status changes. Alert text, people and notes are never read.
+ * status changes and published updates. Alert text, people and other notes are never read.
  */
 export async function listStatusPageIncidents(
   db: Executor,
@@ -188,7 +188,7 @@ export async function listStatusPageIncidents(
   if (matched.length === 0) return []
   const timeline = await db
     .selectFrom('incident_timeline')
-    .select(['incident_id', 'at', 'kind'])
+    .select(['incident_id', 'at', 'kind', 'text'])
     .where(
       'incident_id',
       'in',
@@ -207,6 +207,10 @@ export async function listStatusPageIncidents(
     monitors: [...(touched.get(r.id) as Set<string>)],
     changes: timeline
       .filter((t) => t.incident_id === r.id)
-      .map((t) => ({ at: Number(t.at), kind: t.kind })),
+      .map((t) => ({
+        at: Number(t.at),
+        kind: t.kind,
+        ...(t.kind === 'publicUpdate' ? { text: t.text } : {}),
+      })),
   }))
 }

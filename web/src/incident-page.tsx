@@ -42,6 +42,7 @@ export function IncidentPage(props: { id: string; session: Session }) {
   const [busy, setBusy] = useState<string>()
   const [actionError, setActionError] = useState<string>()
   const [note, setNote] = useState('')
+  const [publish, setPublish] = useState(false)
   const [postmortem, setPostmortem] = useState<string>()
   const noteRef = useRef<HTMLTextAreaElement>(null)
   const incident = detail.data
@@ -108,7 +109,10 @@ export function IncidentPage(props: { id: string; session: Session }) {
 
   const addNote = async (event: FormEvent) => {
     event.preventDefault()
-    if (await act('note', 'notes', { text: note })) setNote('')
+    if (await act('note', 'notes', { text: note, ...(publish ? { public: true } : {}) })) {
+      setNote('')
+      setPublish(false)
+    }
   }
 
   return (
@@ -251,11 +255,20 @@ export function IncidentPage(props: { id: string; session: Session }) {
             <li key={entry.id} data-kind={entry.kind}>
               <span className={`dot dot-${timelineDot(entry.kind)}`} aria-hidden="true" />
               <div>
-                <div className={entry.kind === 'note' ? 'timeline-note' : undefined}>
+                <div
+                  className={
+                    entry.kind === 'note'
+                      ? 'timeline-note'
+                      : entry.kind === 'publicUpdate'
+                        ? 'timeline-note public-update'
+                        : undefined
+                  }
+                >
                   {entry.text}
                 </div>
                 <div className="muted small">
-                  {when(entry.at)} · {entry.by ?? 'Keel'} · {entry.kind}
+                  {when(entry.at)} · {entry.by ?? 'Keel'} ·{' '}
+                  {entry.kind === 'publicUpdate' ? 'published on the status page' : entry.kind}
                 </div>
               </div>
             </li>
@@ -271,13 +284,21 @@ export function IncidentPage(props: { id: string; session: Session }) {
             placeholder="What you found, what you tried (n)"
             onChange={(e) => setNote(e.target.value)}
           />
+          <label className="check">
+            <input
+              type="checkbox"
+              checked={publish}
+              onChange={(e) => setPublish(e.target.checked)}
+            />
+            Publish on the status page (the public reads it as written)
+          </label>
           <button
             type="submit"
             className="button"
             disabled={!canRespond || busy !== undefined || note.trim() === ''}
             title={needsResponder}
           >
-            {busy === 'note' ? 'Adding…' : 'Add note'}
+            {busy === 'note' ? 'Adding…' : publish ? 'Publish update' : 'Add note'}
           </button>
         </form>
       </section>
@@ -317,6 +338,7 @@ function timelineDot(kind: string): string {
   if (kind === 'acknowledged') return 'degraded'
   if (kind === 'resolved' || kind === 'alertResolved') return 'up'
   if (kind === 'note') return 'paused'
+  if (kind === 'publicUpdate') return 'pending'
   return 'pending'
 }
 

@@ -371,6 +371,24 @@ describe('applyIncidentEvent in detail', () => {
       },
     })
   })
+
+  it('records a published note as a public update, in every state, status unchanged', () => {
+    for (const incident of [triggered, acknowledged]) {
+      const result = ok(incident, {
+        kind: 'addNote',
+        by: 'carol',
+        text: ' A fix is rolling out. ',
+        public: true,
+      })
+      expect(result.incident.status).toBe(incident.status)
+      expect(result.effects).toEqual([
+        {
+          kind: 'timeline',
+          entry: { at: now, kind: 'publicUpdate', by: 'carol', text: 'A fix is rolling out.' },
+        },
+      ])
+    }
+  })
 })
 
 describe('openIncident', () => {

@@ -18,6 +18,8 @@ export type TimelineKind =
   | 'roleChanged'
   | 'severityChanged'
   | 'note'
+  /** A note the responders chose to publish: the status page shows its text as an update. */
+  | 'publicUpdate'
   | 'alertAttached'
   | 'alertResolved'
 
@@ -46,7 +48,7 @@ export type IncidentEvent =
   | { kind: 'reassign'; by: string; to: string }
   | { kind: 'setRole'; by: string; role: IncidentRoleName; to?: string }
   | { kind: 'setSeverity'; by: string; severity: IncidentSeverity }
-  | { kind: 'addNote'; by: string; text: string }
+  | { kind: 'addNote'; by: string; text: string; public?: boolean }
   | { kind: 'alertAttached'; alert: IncidentAlertRef; refired?: boolean }
   | { kind: 'alertResolved'; alert: IncidentAlertRef; allAlertsResolved: boolean }
   | { kind: 'ackTimeout' }
@@ -355,7 +357,7 @@ export function applyIncidentEvent(
       return {
         ok: true,
         incident,
-        effects: [timeline(now, 'note', text, event.by)],
+        effects: [timeline(now, event.public ? 'publicUpdate' : 'note', text, event.by)],
       }
     }
 

@@ -213,6 +213,40 @@ describe('buildStatusPageView', () => {
     ])
   })
 
+  it('shows the notes responders published, under the status of their moment', () => {
+    const view = buildStatusPageView(
+      inputs({
+        incidents: [
+          {
+            id: 8,
+            severity: 'critical',
+            status: 'acknowledged',
+            createdAt: now - 3_600_000,
+            monitors: ['shop-home'],
+            changes: [
+              { at: now - 3_600_000, kind: 'opened' },
+              { at: now - 3_000_000, kind: 'publicUpdate', text: 'Checkout fails for some cards.' },
+              { at: now - 1_800_000, kind: 'acknowledged' },
+              { at: now - 600_000, kind: 'publicUpdate', text: 'A fix is rolling out.' },
+              // A kind the public never sees, even when it carries text.
+              { at: now - 300_000, kind: 'note', text: 'db-7 was out of disk' },
+            ],
+          },
+        ],
+      }),
+    )
+    expect(view.activeIncidents[0]?.updates).toEqual([
+      { at: now - 600_000, status: 'identified', text: 'A fix is rolling out.' },
+      {
+        at: now - 1_800_000,
+        status: 'identified',
+        text: 'The problem has been identified and is being worked on.',
+      },
+      { at: now - 3_000_000, status: 'investigating', text: 'Checkout fails for some cards.' },
+      { at: now - 3_600_000, status: 'investigating', text: 'We are investigating a problem.' },
+    ])
+  })
+
   it('shows public maintenance covering a public component, and marks it under maintenance', () => {
     const view = buildStatusPageView(
       inputs({

@@ -45,8 +45,11 @@ export interface StatusPageIncidentInput {
   resolvedAt?: Instant
   /** The public monitors its alerts are about. */
   monitors: readonly string[]
-  /** Status changes, oldest first (timeline kinds: opened, acknowledged, resolved, reopened). */
-  changes: readonly { at: Instant; kind: string }[]
+  /**
+   * Status changes and published updates, oldest first (timeline kinds: opened, acknowledged,
+   * resolved, reopened, and publicUpdate with the responder's text).
+   */
+  changes: readonly { at: Instant; kind: string; text?: string }[]
 }
 
 /** A stored maintenance window, with the status page's own fields. */
@@ -280,9 +283,10 @@ function incidentImpact(severity: string): PublicIncident['impact'] {
 
 /**
  * Builds the public view: components with their status and daily bars (UTC days, the last
- * `statusPageDays` including today), incidents of public monitors with only their status changes
- * as updates and a title made from component names (an incident's own title comes from alert text,
- * which may name internal things), and public maintenance that covers a public component.
+ * `statusPageDays` including today), incidents of public monitors with their status changes and
+ * the notes responders published as updates, and a title made from component names (an
+ * incident's own title comes from alert text, which may name internal things), and public
+ * maintenance that covers a public component.
  */
 export function buildStatusPageView(inputs: StatusPageInputs): StatusPageView {
   const { config, now } = inputs
@@ -386,9 +390,17 @@ export function buildStatusPageView(inputs: StatusPageInputs): StatusPageView {
       const impact = incidentImpact(incident.severity)
       const what = impact === 'major' ? 'Outage' : 'Degraded performance'
       const updates: PublicIncidentUpdate[] = []
+      let status: PublicIncidentStatus = 'investigating'
       for (const change of incident.changes) {
+        if (change.kind === 'publicUpdate') {
+          // The responder's own words, under the status the incident had when they wrote them.
+          if (change.text) updates.push({ at: change.at, status, text: change.text })
+          continue
+        }
         const words = updateText[change.kind]
-        if (words) updates.push({ at: change.at, ...words })
+        if (!words) continue
+        status = words.status
+        updates.push({ at: change.at, ...words })
       }
       if (updates.length === 0) {
         const opened = updateText.opened as Omit<PublicIncidentUpdate, 'at'>
