@@ -129,17 +129,13 @@ function needsReplacing(value: unknown): boolean {
     : Array.isArray(value) && value.some(needsReplacing)
 }
 
-function storableList(values: unknown): unknown {
-  return Array.isArray(values) && values.some(needsReplacing) ? values.map(storableValue) : values
-}
-
 /** Patches one pooled PostgreSQL client so its query parameters are storable (see above). */
 function storableParameters(client: pg.PoolClient): void {
   const query = client.query.bind(client) as (...args: unknown[]) => unknown
   ;(client as unknown as { query: (...args: unknown[]) => unknown }).query = (
     ...args: unknown[]
   ) => {
-    if (args.length > 1) args[1] = storableList(args[1])
+    if (args.length > 1) args[1] = storableValue(args[1])
     return query(...args)
   }
 }
