@@ -89,7 +89,8 @@ export function verifyAckLink(link: string, key: Uint8Array, now: number): Verif
   }
 }
 
-function keyFromText(text: string, where: string): Uint8Array {
+/** Decodes a key file's text (base64url); throws naming `where` when it is too short or not a key. */
+export function keyFromText(text: string, where: string): Uint8Array {
   const key = base64UrlDecode(text.trim())
   if (key === undefined || key.length < minimumSecretKeyBytes) {
     throw new Error(
@@ -110,17 +111,25 @@ export async function loadOrCreateSecretKey(path: string): Promise<Uint8Array> {
     if ((error as { code?: unknown }).code !== 'ENOENT') throw error
   }
   try {
-    const file = await open(path, 'wx', 0o600)
-    try {
-      await file.writeFile(`${base64UrlEncode(randomBytes(32))}\n`)
-      await file.sync()
-    } finally {
-      await file.close()
-    }
+    await writeSecretKeyFile(path, randomBytes(32))
   } catch (error) {
     if ((error as { code?: unknown }).code !== 'EEXIST') throw error
   }
   return keyFromText(await readFile(path, 'utf8'), `secret key file ${path}`)
+}
+
+/**
+ * Writes a key file that must not exist yet (EEXIST otherwise), readable only by its owner
+ * (mode 0600), synced to disk before it returns.
+ */
+export async function writeSecretKeyFile(path: string, key: Uint8Array): Promise<void> {
+  const file = await open(path, 'wx', 0o600)
+  try {
+    await file.writeFile(`${base64UrlEncode(key)}\n`)
+    await file.sync()
+  } finally {
+    await file.close()
+  }
 }
 
 /**

@@ -1,11 +1,15 @@
 import { randomBytes } from 'node:crypto'
 import { open, readFile, rename, unlink } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { base64UrlDecode, base64UrlEncode } from '../core/escalation/index.js'
 import { ConflictError, InputError } from '../core/errors.js'
 import type { Store } from '../store/dialect.js'
 import { resealStoredSecrets, secretBoxFrom, type SecretFieldsOf } from '../store/secrets.js'
-import { minimumSecretKeyBytes, resolveSecretKey } from './ack-links.js'
+import {
+  keyFromText,
+  minimumSecretKeyBytes,
+  resolveSecretKey,
+  writeSecretKeyFile,
+} from './ack-links.js'
 
 /** Suffix of the key file an interrupted rotation left behind; it is tried when opening. */
 export const newKeySuffix = '.new'
@@ -33,13 +37,7 @@ async function keyFromFile(path: string): Promise<Uint8Array | undefined> {
     if ((error as { code?: unknown }).code === 'ENOENT') return undefined
     throw error
   }
-  const key = base64UrlDecode(text.trim())
-  if (key === undefined || key.length < minimumSecretKeyBytes) {
-    throw new InputError(
-      `secret key file ${path} must hold at least ${minimumSecretKeyBytes} random bytes as base64url`,
-    )
-  }
-  return key
+  return keyFromText(text, `secret key file ${path}`)
 }
 
 /**
@@ -85,16 +83,6 @@ export interface RotationReport {
   /** The key file now in use and the one that keeps the old key (file mode). */
   keyPath?: string
   previousKeyPath?: string
-}
-
-async function writeKeyFile(path: string, key: Uint8Array): Promise<void> {
-  const file = await open(path, 'wx', 0o600)
-  try {
-    await file.writeFile(`${base64UrlEncode(key)}\n`)
-    await file.sync()
-  } finally {
-    await file.close()
-  }
 }
 
 async function syncDirectory(path: string): Promise<void> {
@@ -153,7 +141,7 @@ export async function rotateSecretKey(options: {
     // A key file left by an interrupted rotation may already seal some rows: finish with it.
     const left = await keyFromFile(keyPath + newKeySuffix)
     next = left ?? randomBytes(32)
-    if (!left) await writeKeyFile(keyPath + newKeySuffix, next)
+    if (!left) await writeSecretKeyFile(keyPath + newKeySuffix, next)
   }
   if (Buffer.compare(Buffer.from(next), Buffer.from(current.key)) === 0) {
     throw new InputError('the new secret key is the current one; choose a new random value')
@@ -167,7 +155,7 @@ export async function rotateSecretKey(options: {
   // The rows are sealed with the new key: keep the old one aside, then move the new one in with
   // one atomic rename, so there is a readable keel.key at every moment.
   await unlink(keyPath + previousKeySuffix).catch(() => undefined)
-  await writeKeyFile(keyPath + previousKeySuffix, current.key)
+  await writeSecretKeyFile(keyPath + previousKeySuffix, current.key)
   await rename(keyPath + newKeySuffix, keyPath)
   await syncDirectory(keyPath)
   return { rows, source: 'file', keyPath, previousKeyPath: keyPath + previousKeySuffix }
