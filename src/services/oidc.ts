@@ -45,16 +45,18 @@ export function teamsFromClaims(
   )
   const best = new Map<string, Role>()
   for (const value of values) {
-    const mapped = rules.teamMapping[value]
+    const mapped = Object.hasOwn(rules.teamMapping, value) ? rules.teamMapping[value] : undefined
     for (const entry of mapped === undefined ? [] : [mapped].flat()) {
       const [team, role] = entry.split(':') as [string, Role]
       const held = best.get(team)
       if (!held || roleAllows(role, held)) best.set(team, role)
     }
   }
-  return [...best]
-    .map(([team, role]) => ({ team, role }))
-    .sort((a, b) => a.team.localeCompare(b.team))
+  return [...best].map(([team, role]) => ({ team, role })).sort(byTeam)
+}
+
+function byTeam(a: { team: string }, b: { team: string }): number {
+  return a.team < b.team ? -1 : a.team > b.team ? 1 : 0
 }
 
 /** The role the claims earn under the rules. */
@@ -66,8 +68,11 @@ export function roleFromClaims(claims: Record<string, unknown>, rules: OidcRoleR
   )
   let best: Role | undefined
   for (const value of values) {
+    // Own keys only: a group named `constructor` must not find Object.prototype's.
     const mapped =
-      rules.roleMapping?.[value] ?? (roles.includes(value as Role) ? (value as Role) : undefined)
+      (rules.roleMapping && Object.hasOwn(rules.roleMapping, value)
+        ? rules.roleMapping[value]
+        : undefined) ?? (roles.includes(value as Role) ? (value as Role) : undefined)
     if (mapped && (!best || roleAllows(mapped, best))) best = mapped
   }
   return best ?? rules.defaultRole
@@ -145,10 +150,9 @@ export async function loginWithOidc(
   }
   const teams = teamsFromClaims(input.claims, input.rules)
   if (teams !== undefined) {
-    const before = (await listMemberships(deps.db, user.username)).map(({ team, role }) => ({
-      team,
-      role,
-    }))
+    const before = (await listMemberships(deps.db, user.username))
+      .map(({ team, role }) => ({ team, role }))
+      .sort(byTeam)
     if (JSON.stringify(before) !== JSON.stringify(teams)) {
       await setMemberships(deps.db, user.username, teams, now)
       await audit(user.username, 'user.update', {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { storeKinds } from '../../test/helpers/stores.js'
 import type { Store } from '../store/dialect.js'
-import { roleFromClaims } from './oidc.js'
+import { roleFromClaims, teamsFromClaims } from './oidc.js'
 import {
   bootstrapAdminUser,
   completeSetup,
@@ -59,7 +59,49 @@ describe('roleFromClaims', () => {
     [{ groups: 'responder' }, 'responder'],
     [{ groups: ['staff'] }, 'viewer'],
     [{}, 'viewer'],
+    // Names that are also Object.prototype's keys map to nothing.
+    [{ groups: ['constructor', '__proto__', 'toString'] }, 'viewer'],
   ])('maps %j to %s', (claims, role) => {
     expect(roleFromClaims(claims, rules)).toBe(role)
+  })
+})
+
+describe('teamsFromClaims', () => {
+  const rules = {
+    roleClaim: 'groups',
+    defaultRole: 'viewer' as const,
+    teamMapping: { dbas: 'dba:operator', ops: ['dba:responder', 'web:viewer'] },
+  }
+  it.each([
+    [
+      { groups: ['ops', 'dbas'] },
+      [
+        { team: 'dba', role: 'operator' },
+        { team: 'web', role: 'viewer' },
+      ],
+    ],
+    [
+      { groups: 'ops' },
+      [
+        { team: 'dba', role: 'responder' },
+        { team: 'web', role: 'viewer' },
+      ],
+    ],
+    [{ groups: ['staff', 'constructor', 'hasOwnProperty'] }, []],
+    [{}, []],
+  ])('maps %j to %j', (claims, teams) => {
+    expect(teamsFromClaims(claims, rules)).toEqual(teams)
+  })
+
+  it('reads its own claim when given one, and nothing without a mapping', () => {
+    expect(
+      teamsFromClaims({ groups: ['dbas'], teams: ['ops'] }, { ...rules, teamClaim: 'teams' }),
+    ).toEqual([
+      { team: 'dba', role: 'responder' },
+      { team: 'web', role: 'viewer' },
+    ])
+    expect(
+      teamsFromClaims({ groups: ['dbas'] }, { roleClaim: 'groups', defaultRole: 'viewer' }),
+    ).toBeUndefined()
   })
 })
