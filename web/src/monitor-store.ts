@@ -80,6 +80,11 @@ export class MonitorStore {
   /** Bumped on every change; React re-renders on it. */
   version = 0
   loaded = false
+  /**
+   * The server's counts by state (`/api/v1/status`), asked for as the stream opens: the header
+   * shows them until the whole list is loaded, so a large install never shows partial counts.
+   */
+  summary: Record<MonitorState, number> | undefined
   loadError: string | undefined
   connection: Connection = 'connecting'
 
@@ -99,7 +104,10 @@ export class MonitorStore {
     this.stopped = false
     const source = new EventSource('/api/v1/events')
     this.source = source
-    if (!this.loaded) void this.prefetch()
+    if (!this.loaded) {
+      void this.prefetch()
+      void this.prefetchSummary()
+    }
     source.addEventListener('open', () => {
       this.connection = 'live'
       this.changed(new Set())
@@ -205,6 +213,27 @@ export class MonitorStore {
   }
 
   /**
+   * The counts by state and the monitors that need attention (down first), asked for beside the
+   * first page: the worst monitors are painted at once even when they are not on that page.
+   */
+  private async prefetchSummary(): Promise<void> {
+    try {
+      const summary = await api<StatusSummary>('/api/v1/status')
+      if (this.stopped || this.loaded) return
+      const counts = Object.fromEntries(monitorStates.map((s) => [s, 0])) as Record<
+        MonitorState,
+        number
+      >
+      for (const state of monitorStates) counts[state] = summary.counts[state] ?? 0
+      this.summary = counts
+      for (const view of summary.problems) this.apply(view.id, view)
+      this.changed(undefined)
+    } catch {
+      // Counting what has been read is the fallback; the full read reports errors.
+    }
+  }
+
+  /**
    * Reads every monitor page by page. The next page is asked for before this one is applied,
    * and the list re-renders on the first page and then at most every `loadRenderMs`, yielding
    * to the browser between pages, so rendering never waits for the whole list.
@@ -295,8 +324,18 @@ export function useMonitorStore(store: MonitorStore): number {
   return useSyncExternalStore(store.subscribe, store.getVersion)
 }
 
-/** Monitors per state, every state present. */
+/** What `GET /api/v1/status` answers. */
+interface StatusSummary {
+  counts: Partial<Record<MonitorState, number>>
+  problems: MonitorView[]
+}
+
+/**
+ * Monitors per state, every state present: the server's counts until the whole list is loaded,
+ * then the list's own, kept live by the stream.
+ */
 export function countByState(store: MonitorStore): Record<MonitorState, number> {
+  if (!store.loaded && store.summary) return { ...store.summary }
   const counts = Object.fromEntries(monitorStates.map((s) => [s, 0])) as Record<
     MonitorState,
     number
