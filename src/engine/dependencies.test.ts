@@ -8,7 +8,11 @@ import { upsertEntity } from '../store/catalog.js'
 import type { Store } from '../store/dialect.js'
 import { getEscalation } from '../store/escalations.js'
 import { listIncidentAlerts, listIncidents, listTimeline } from '../store/incidents.js'
+import { parseMonitorSpec } from '../checks/registry.js'
+import { getMonitor, insertMonitor } from '../store/monitors.js'
 import { processAlertEvents } from './alert-pipeline.js'
+import { recordOutcomes } from './recorder.js'
+import { recordedMonitor } from './scheduler.js'
 
 const t0 = Date.UTC(2026, 11, 6, 5, 0, 0)
 const services = ['orders', 'billing', 'search', 'accounts', 'reports']
@@ -45,6 +49,69 @@ for (const kind of storeKinds) {
       await put('cdn', { kind: 'service' })
     })
     afterEach(async () => cleanup())
+
+    const oncall = () =>
+      writeOncallSections(store.db, {
+        users: { ann: { name: 'Ann' } },
+        teams: {},
+        schedules: {},
+        escalationPolicies: { ops: { levels: [{ targets: [{ user: 'ann' }] }] } },
+        routes: { match: [{ matchers: [], escalationPolicy: 'ops' }] },
+      })
+
+    /** A monitor labelled like examples/keel.yaml's `shop-host`, checked down at `at`. */
+    async function monitorDown(slug: string, labels: Record<string, string>, at: number) {
+      const spec = { type: 'http', url: `http://127.0.0.1:1/${slug}`, retries: 0, labels }
+      await insertMonitor(
+        store.db,
+        { slug, type: 'http', spec, source: 'api', paused: false },
+        at,
+        at,
+      )
+      const row = (await getMonitor(store.db, slug))!
+      const parsed = parseMonitorSpec(row.spec)
+      if (!parsed.ok) throw new Error(`bad spec for ${slug}`)
+      const outcome = { status: 'down' as const, latencyMs: 5, message: `${slug} down` }
+      const monitor = recordedMonitor(row, parsed.spec)
+      await recordOutcomes(
+        store.db,
+        [{ monitor, outcome, checkedAt: at, nextDueAt: at + 60_000 }],
+        {
+          defaultChannels: [],
+          now: at,
+        },
+      )
+    }
+
+    it('monitor labelled entity=db-main goes down → 5 dependents (some labelled entity=, some service=) alert → one page', async () => {
+      await oncall()
+      // The monitor names its entity only by `entity=`; no `service` label at all.
+      await monitorDown('db-main-tcp', { entity: 'db-main', team: 'dba' }, t0)
+      const [dbIncident, ...others] = await listIncidents(store.db, {})
+      expect(others).toEqual([])
+      // Dependents name their entity three ways: `entity=` with a different `service`, `entity=`
+      // alone, and `service=` alone.
+      const labelsOf: Record<string, Record<string, string>> = {
+        orders: { entity: 'orders', service: 'orders-api' },
+        billing: { entity: 'billing', service: 'payments' },
+        search: { entity: 'search' },
+        accounts: { service: 'accounts' },
+        reports: { service: 'reports' },
+      }
+      const dependents = await ingest(
+        services.map((id) =>
+          firing({ alertname: 'HighErrorRate', ...labelsOf[id], target: id }, t0 + 20_000),
+        ),
+        t0 + 20_000,
+      )
+      expect(dependents.map((p) => p.incident?.incident.id)).toEqual(Array(5).fill(dbIncident!.id))
+      expect(await listIncidents(store.db, {})).toHaveLength(1)
+      expect(await store.db.selectFrom('escalations').selectAll().execute()).toHaveLength(1)
+      expect(await getEscalation(store.db, dbIncident!.id)).toMatchObject({ status: 'active' })
+      const notes = (await listTimeline(store.db, dbIncident!.id)).map((e) => e.text)
+      expect(notes.filter((n) => /probable root cause db-main/.test(n))).toHaveLength(5)
+      expect(notes.some((n) => n.includes('(reports → cache → db-main)'))).toBe(true)
+    })
 
     it('db down, then 5 dependent services alert: one incident, one page, root cause named', async () => {
       await writeOncallSections(store.db, {

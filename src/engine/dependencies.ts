@@ -1,16 +1,16 @@
 import {
   buildCatalogGraph,
+  entityOfLabels,
   probableRootCause,
   walkGraph,
   type CatalogGraph,
   type RootCause,
 } from '../core/catalog/index.js'
-import { entityOfLabels } from '../core/catalog/index.js'
 import { dependencySuppressionFor } from '../core/alerts/index.js'
 import type { Alert, AlertChange } from '../store/alerts.js'
 import { listAllEntities } from '../store/catalog.js'
 import type { Executor } from '../store/dialect.js'
-import { findOpenIncidentOfServices, servicesWithOpenIncidents } from '../store/incidents.js'
+import { getIncident, listOpenIncidentLabels } from '../store/incidents.js'
 import type { Incident } from '../core/incidents/index.js'
 import { joinIncidentAsDependent, type IncidentChange } from './incidents.js'
 import type { NoiseScope } from './noise.js'
@@ -31,6 +31,55 @@ async function catalogGraph(db: Executor): Promise<CatalogGraph> {
   const graph = buildCatalogGraph(await listAllEntities(db)).graph
   cached = { signature, graph }
   return graph
+}
+
+/** An open incident and the catalog entities its alerts name. */
+interface OpenIncidentEntities {
+  id: number
+  status: Incident['status']
+  /** Entities in the order their alerts joined; the first is the one the incident is about. */
+  entities: string[]
+  /** The labels of its first alert, for `dependencySuppressionFor`. */
+  firstLabels: Record<string, string>
+}
+
+/**
+ * The open incidents with the entities their alerts name, each read by `entityOfLabels` like
+ * the alert being placed, so `entity=db-main` on a monitor and `service=db-main` on an
+ * Alertmanager rule mean the same thing. An incident without alerts (declared by hand) is
+ * about its `service`.
+ */
+async function openIncidentEntities(trx: Executor): Promise<OpenIncidentEntities[]> {
+  return (await listOpenIncidentLabels(trx)).map((incident) => {
+    const named = incident.alertLabels.flatMap((labels) => entityOfLabels(labels) ?? [])
+    const entities = [...new Set(named)]
+    if (incident.alertLabels.length === 0 && incident.service !== undefined) {
+      entities.push(incident.service)
+    }
+    return {
+      id: incident.id,
+      status: incident.status,
+      entities,
+      firstLabels: incident.alertLabels[0] ?? {},
+    }
+  })
+}
+
+/**
+ * The open incident standing for each down entity: one that is about the entity (its first
+ * alert names it), else one the entity's alerts joined; the newest when several qualify.
+ */
+function incidentOfEntity(open: readonly OpenIncidentEntities[]): Map<string, number> {
+  const own = new Map<string, number>()
+  const joined = new Map<string, number>()
+  for (const incident of open) {
+    incident.entities.forEach((entity, index) => {
+      const into = index === 0 ? own : joined
+      into.set(entity, Math.max(into.get(entity) ?? 0, incident.id))
+    })
+  }
+  for (const [entity, id] of own) joined.set(entity, id)
+  return joined
 }
 
 /** Where a firing alert belongs when something it depends on is down. */
@@ -59,14 +108,17 @@ export async function dependencyPlacement(
     .map((reached) => reached.id)
     .filter((id) => id !== entity)
   if (upstream.length === 0) return undefined
-  // Down = has an open incident (by its service), read in this transaction so an incident the
-  // same batch just opened for the database counts.
-  const down = await servicesWithOpenIncidents(trx, upstream)
+  // Down = an open incident's alerts name it, read in this transaction so an incident the same
+  // batch just opened for the database counts.
+  const incidents = incidentOfEntity(await openIncidentEntities(trx))
+  const down = new Set(upstream.filter((id) => incidents.has(id)))
   if (down.size === 0) return undefined
   const cause = probableRootCause(graph, entity, down)
   if (!cause) return undefined
-  const incident = await findOpenIncidentOfServices(trx, [cause.rootEntity], { lock: true })
-  return incident ? { cause, incident } : undefined
+  const incidentId = incidents.get(cause.rootEntity)
+  const incident =
+    incidentId === undefined ? undefined : await getIncident(trx, incidentId, { lock: true })
+  return incident && incident.status !== 'resolved' ? { cause, incident } : undefined
 }
 
 /**

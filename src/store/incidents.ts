@@ -142,39 +142,52 @@ export async function findOpenIncident(
   return row ? incidentFromRow(row) : undefined
 }
 
-/** Which of these services have an open incident. */
-export async function servicesWithOpenIncidents(
-  db: Executor,
-  services: readonly string[],
-): Promise<Set<string>> {
-  if (services.length === 0) return new Set()
-  const rows = await db
-    .selectFrom('incidents')
-    .select('service')
-    .distinct()
-    .where('service', 'in', [...services])
-    .where(sql<boolean>`status <> 'resolved'`)
-    .execute()
-  return new Set(rows.flatMap((row) => (row.service === null ? [] : [row.service])))
+/** An open incident with the labels of its alerts, in the order they joined. */
+export interface OpenIncidentLabels {
+  id: number
+  status: IncidentStatus
+  service?: string
+  alertLabels: Record<string, string>[]
 }
 
-/** The newest open incident of one of these services (for dependency grouping), if any. */
-export async function findOpenIncidentOfServices(
-  db: Executor,
-  services: readonly string[],
-  options: LockOptions = {},
-): Promise<Incident | undefined> {
-  if (services.length === 0) return undefined
-  const row = await db
+/**
+ * Every open incident with its alerts' labels (for dependency grouping, which reads the catalog
+ * entity each alert names). One query; open incidents are few, so the labels are read in code
+ * rather than through each dialect's JSON operators.
+ */
+export async function listOpenIncidentLabels(db: Executor): Promise<OpenIncidentLabels[]> {
+  const rows = await db
     .selectFrom('incidents')
-    .selectAll()
-    .where('service', 'in', [...services])
-    .where(sql<boolean>`status <> 'resolved'`)
-    .orderBy('id', 'desc')
-    .limit(1)
-    .modifyEnd(forUpdate(db, options))
-    .executeTakeFirst()
-  return row ? incidentFromRow(row) : undefined
+    .leftJoin('incident_alerts', 'incident_alerts.incident_id', 'incidents.id')
+    .leftJoin('alerts', 'alerts.id', 'incident_alerts.alert_id')
+    .select([
+      'incidents.id as id',
+      'incidents.status as status',
+      'incidents.service as service',
+      'alerts.labels as labels',
+    ])
+    .where(sql<boolean>`incidents.status <> 'resolved'`)
+    .orderBy('incidents.id')
+    .orderBy('incident_alerts.attached_at')
+    .orderBy('alerts.id')
+    .execute()
+  const byId = new Map<number, OpenIncidentLabels>()
+  for (const row of rows) {
+    let incident = byId.get(row.id)
+    if (!incident) {
+      incident = {
+        id: row.id,
+        status: row.status as IncidentStatus,
+        ...(row.service !== null ? { service: row.service } : {}),
+        alertLabels: [],
+      }
+      byId.set(row.id, incident)
+    }
+    if (row.labels !== null) {
+      incident.alertLabels.push(parseJson<Record<string, string>>(row.labels, {}))
+    }
+  }
+  return [...byId.values()]
 }
 
 /** Writes an incident's changed fields (status, times, people, severity). */
