@@ -12,7 +12,7 @@ import {
   type IncidentChange,
   type IncidentPolicy,
 } from './incidents.js'
-import { groupUnderRootCause } from './dependencies.js'
+import { groupUnderRootCause, mergeDependentIncidents } from './dependencies.js'
 import { applyNoiseControl, NoiseScope } from './noise.js'
 
 /** What the pipeline did with one alert event. */
@@ -86,6 +86,7 @@ export async function processAlertEvents(
             ...(options.incidentPolicy ? { policy: options.incidentPolicy } : {}),
           },
         )))
+    if (incident && alert) await mergeDependentIncidents(trx, scope, alert, change, incident)
     out.push({
       event,
       change,

@@ -7,10 +7,12 @@ import { writeOncallSections } from '../services/oncall.js'
 import { upsertEntity } from '../store/catalog.js'
 import type { Store } from '../store/dialect.js'
 import { getEscalation } from '../store/escalations.js'
-import { listIncidentAlerts, listIncidents, listTimeline } from '../store/incidents.js'
+import { listAudit } from '../store/audit.js'
+import { getIncident, listIncidentAlerts, listIncidents, listTimeline } from '../store/incidents.js'
 import { parseMonitorSpec } from '../checks/registry.js'
 import { getMonitor, insertMonitor } from '../store/monitors.js'
 import { processAlertEvents } from './alert-pipeline.js'
+import { applyStoredIncidentEvent } from './incidents.js'
 import { recordOutcomes } from './recorder.js'
 import { recordedMonitor } from './scheduler.js'
 
@@ -35,12 +37,13 @@ for (const kind of storeKinds) {
     const ingest = (events: AlertEvent[], at: number) =>
       store.db.transaction().execute((trx) => processAlertEvents(trx, events, { now: at }))
 
+    const put = (id: string, spec: unknown) =>
+      upsertEntity(store.db, { id, spec: entitySpecSchema.parse(spec), source: 'api' }, t0)
+
     beforeEach(async () => {
       const created = await kind.create()
       store = created.store
       cleanup = created.cleanup
-      const put = (id: string, spec: unknown) =>
-        upsertEntity(store.db, { id, spec: entitySpecSchema.parse(spec), source: 'api' }, t0)
       await put('db-main', { kind: 'database' })
       await put('cache', { kind: 'service', dependsOn: ['db-main'] })
       for (const id of services) {
@@ -141,6 +144,83 @@ for (const kind of storeKinds) {
         'HighErrorRate on reports: grouped here, probable root cause db-main (reports → cache → db-main)',
       )
       expect(notes.filter((n) => /probable root cause db-main/.test(n))).toHaveLength(5)
+    })
+
+    it('dependents alert first, the database seconds later: their incidents merge into its one page', async () => {
+      await oncall()
+      const first = await ingest(
+        [
+          ...services.map((service) => firing({ alertname: 'HighErrorRate', service }, t0)),
+          firing({ alertname: 'Slow', service: 'cdn' }, t0),
+        ],
+        t0,
+      )
+      const idOf = (service: string) =>
+        first.find((p) => p.event.labels.service === service)!.incident!.incident.id
+      expect(new Set(first.map((p) => p.incident?.incident.id)).size).toBe(6)
+      // Someone already took `accounts`: it stays theirs.
+      await store.db.transaction().execute(async (trx) => {
+        const accounts = (await getIncident(trx, idOf('accounts')))!
+        await applyStoredIncidentEvent(
+          trx,
+          accounts,
+          { kind: 'acknowledge', by: 'ann' },
+          t0 + 2_000,
+        )
+      })
+
+      await monitorDown('db-main-tcp', { entity: 'db-main' }, t0 + 5_000)
+      const open = await listIncidents(store.db, { status: 'open' })
+      const root = open.find((i) => i.title.startsWith('db-main-tcp'))!
+      expect(open.map((i) => i.id).sort()).toEqual([idOf('accounts'), idOf('cdn'), root.id].sort())
+      const merged = ['orders', 'billing', 'search', 'reports'].map(idOf)
+      for (const id of merged) {
+        expect(await getIncident(store.db, id)).toMatchObject({ status: 'resolved' })
+        // Their paging stopped before anyone was woken: no step of theirs is left to run.
+        expect(await getEscalation(store.db, id)).toMatchObject({ status: 'stopped' })
+      }
+      const pending = await store.db
+        .selectFrom('escalation_steps')
+        .select('incident_id')
+        .where('status', '=', 'pending')
+        .execute()
+      expect(new Set(pending.map((row) => row.incident_id))).toEqual(
+        new Set([root.id, idOf('cdn')]),
+      )
+      // The database's incident holds its alert and the four merged ones.
+      const alerts = await listIncidentAlerts(store.db, root.id)
+      expect(alerts.map((a) => a.labels.service ?? a.labels.entity).sort()).toEqual(
+        ['billing', 'db-main', 'orders', 'reports', 'search'].sort(),
+      )
+      const rootNotes = (await listTimeline(store.db, root.id)).map((e) => e.text)
+      expect(rootNotes).toContain(
+        `Incident #${idOf('reports')} (HighErrorRate on reports) merged here: probable root cause db-main (reports → cache → db-main)`,
+      )
+      const reportsTimeline = (await listTimeline(store.db, idOf('reports'))).map((e) => e.text)
+      expect(reportsTimeline).toContain(
+        `Resolved by keel: merged into incident #${root.id}: probable root cause db-main (reports → cache → db-main)`,
+      )
+      const accountsNotes = (await listTimeline(store.db, idOf('accounts'))).map((e) => e.text)
+      expect(
+        accountsNotes.some((n) => n.startsWith(`Incident #${root.id} opened for db-main`)),
+      ).toBe(true)
+      const audit = await listAudit(store.db, { action: 'incident.merge' })
+      expect(audit.map((e) => Number(e.objectId)).sort()).toEqual([...merged].sort())
+
+      // A merged alert now lives in the database's incident: its recovery is recorded there.
+      await ingest(
+        [
+          {
+            ...firing({ alertname: 'HighErrorRate', service: 'orders' }, t0 + 60_000),
+            status: 'resolved',
+          },
+        ],
+        t0 + 60_000,
+      )
+      const resolvedOn = (await listTimeline(store.db, root.id)).filter(
+        (e) => e.kind === 'alertResolved',
+      )
+      expect(resolvedOn.map((e) => e.text)).toEqual(['Alert resolved: HighErrorRate on orders'])
     })
 
     it('an unrelated service, or no down dependency, pages on its own', async () => {

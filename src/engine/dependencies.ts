@@ -10,9 +10,22 @@ import { dependencySuppressionFor } from '../core/alerts/index.js'
 import type { Alert, AlertChange } from '../store/alerts.js'
 import { listAllEntities } from '../store/catalog.js'
 import type { Executor } from '../store/dialect.js'
-import { getIncident, listOpenIncidentLabels } from '../store/incidents.js'
-import type { Incident } from '../core/incidents/index.js'
-import { joinIncidentAsDependent, type IncidentChange } from './incidents.js'
+import { appendAudit } from '../store/audit.js'
+import {
+  appendTimeline,
+  attachAlert,
+  getIncident,
+  listIncidentAlerts,
+  listOpenIncidentLabels,
+} from '../store/incidents.js'
+import { severityFromLabel, type Incident } from '../core/incidents/index.js'
+import {
+  alertTitle,
+  applyStoredIncidentEvent,
+  joinIncidentAsDependent,
+  systemActor,
+  type IncidentChange,
+} from './incidents.js'
 import type { NoiseScope } from './noise.js'
 
 let cached: { signature: string; graph: CatalogGraph } | undefined
@@ -137,4 +150,108 @@ export async function groupUnderRootCause(
   const placement = await dependencyPlacement(trx, alert)
   if (!placement) return undefined
   return joinIncidentAsDependent(trx, placement.incident, alert, change, scope.now, placement.cause)
+}
+
+/**
+ * Dependency grouping when the dependents alerted first: once an alert of an entity has its
+ * incident (it opened one, or joined one), every older open incident that is only about entities
+ * depending on it, and that nobody has acknowledged yet, is merged into that incident. Merging
+ * moves its alerts over, stops its paging by resolving it ("merged into incident #N", audited as
+ * `incident.merge`), and notes on both timelines the probable root cause and the path to it. An
+ * acknowledged one stays open, since someone is on it; it gets a note naming the root's incident
+ * when that incident opens. Returns the ids of the merged incidents.
+ */
+export async function mergeDependentIncidents(
+  trx: Executor,
+  scope: NoiseScope,
+  alert: Alert,
+  change: AlertChange,
+  rootChange: IncidentChange | undefined,
+): Promise<number[]> {
+  if (!rootChange || rootChange.incident.status === 'resolved') return []
+  if (alert.status !== 'firing' || (change !== 'opened' && change !== 'reopened')) return []
+  const entity = entityOfLabels(alert.labels)
+  if (entity === undefined) return []
+  const graph = await catalogGraph(trx)
+  if (!graph.entities.has(entity)) return []
+  // Paths as the timeline reads them: from the dependent to the root.
+  const pathTo = new Map(
+    walkGraph(graph, entity, 'dependents')
+      .filter((reached) => reached.id !== entity)
+      .map((reached) => [reached.id, [...reached.path].reverse()]),
+  )
+  if (pathTo.size === 0) return []
+  const rootId = rootChange.incident.id
+  const candidates = (await openIncidentEntities(trx)).filter(
+    (open) =>
+      // Older only: the alerts move to the root's incident, and an alert's current incident is
+      // its newest link.
+      open.id < rootId && open.entities.length > 0 && open.entities.every((id) => pathTo.has(id)),
+  )
+  if (candidates.length === 0) return []
+  const alerting = await scope.alerting()
+  const merged: number[] = []
+  let root = await getIncident(trx, rootId, { lock: true })
+  for (const candidate of candidates) {
+    if (!root || root.status === 'resolved') break
+    if (!dependencySuppressionFor(alerting, candidate.firstLabels)) continue
+    const dependent = await getIncident(trx, candidate.id, { lock: true })
+    if (!dependent || dependent.status === 'resolved') continue
+    const path = pathTo.get(candidate.entities[0] as string) as string[]
+    const cause = `probable root cause ${entity} (${path.join(' → ')})`
+    if (dependent.status === 'acknowledged') {
+      if (rootChange.opened) {
+        await appendTimeline(trx, dependent.id, [
+          {
+            at: scope.now,
+            kind: 'note',
+            text: `Incident #${root.id} opened for ${entity}: ${cause}; left open, as it is acknowledged`,
+            data: { rootIncident: root.id, rootEntity: entity, path },
+          },
+        ])
+      }
+      continue
+    }
+    for (const moved of await listIncidentAlerts(trx, dependent.id)) {
+      const linked = await attachAlert(trx, root.id, moved.id, scope.now)
+      if (!linked || moved.status !== 'firing') continue
+      const ref = {
+        fingerprint: moved.fingerprint,
+        summary: alertTitle(moved),
+        severity: severityFromLabel(moved.labels.severity),
+      }
+      const result = await applyStoredIncidentEvent(
+        trx,
+        root,
+        { kind: 'alertAttached', alert: ref },
+        scope.now,
+      )
+      if (result.ok) root = result.incident
+    }
+    await appendTimeline(trx, root.id, [
+      {
+        at: scope.now,
+        kind: 'note',
+        text: `Incident #${dependent.id} (${dependent.title}) merged here: ${cause}`,
+        data: { mergedIncident: dependent.id, rootEntity: entity, path },
+      },
+    ])
+    const resolved = await applyStoredIncidentEvent(
+      trx,
+      dependent,
+      { kind: 'resolve', by: systemActor, reason: `merged into incident #${root.id}: ${cause}` },
+      scope.now,
+    )
+    if (!resolved.ok) continue
+    await appendAudit(trx, {
+      at: scope.now,
+      actor: systemActor,
+      action: 'incident.merge',
+      objectType: 'incident',
+      objectId: String(dependent.id),
+      details: { into: root.id, rootEntity: entity, path },
+    })
+    merged.push(dependent.id)
+  }
+  return merged
 }

@@ -16,7 +16,7 @@ import { enqueueNotifications } from '../store/notifications.js'
 import { insertResults, insertStateChange } from '../store/results.js'
 import type { MonitorRow } from '../store/schema.js'
 import { updateIncidentForAlert } from './incidents.js'
-import { groupUnderRootCause } from './dependencies.js'
+import { groupUnderRootCause, mergeDependentIncidents } from './dependencies.js'
 import { applyNoiseControl, NoiseScope } from './noise.js'
 
 /** The monitor facts the recorder needs to label alerts and route notifications. */
@@ -271,13 +271,15 @@ export async function recordTransition(
     !flapQuiet && !muted && stored
       ? await groupUnderRootCause(trx, scope, stored, change)
       : undefined
-  if (!grouped && !flapQuiet && !(muted && alert.status === 'firing')) {
-    await updateIncidentForAlert(
-      trx,
-      { event: alert, change, ...(stored ? { alert: stored } : {}) },
-      options,
-    )
-  }
+  const incident =
+    !grouped && !flapQuiet && !(muted && alert.status === 'firing')
+      ? await updateIncidentForAlert(
+          trx,
+          { event: alert, change, ...(stored ? { alert: stored } : {}) },
+          options,
+        )
+      : grouped
+  if (incident && stored) await mergeDependentIncidents(trx, scope, stored, change, incident)
   if (change === 'unchanged' || flapQuiet || muted) {
     return { monitor, transition, alert, notified: [] }
   }
