@@ -22,6 +22,9 @@ export function formatApplyPlan(plan: ApplyPlan): string[] {
     ...(plan.alerting ?? []).map(
       (c) => `${c.before === undefined ? '+' : c.after === undefined ? '-' : '~'} ${c.path}`,
     ),
+    ...(plan.incidents ?? []).map(
+      (c) => `${c.before === undefined ? '+' : c.after === undefined ? '-' : '~'} ${c.path}`,
+    ),
     ...(plan.oncall ?? []).map(
       (c) =>
         `${c.before === undefined ? '+' : c.after === undefined ? '-' : '~'} on-call ${c.path}`,

@@ -83,6 +83,7 @@ export function desiredState(loaded: Extract<LoadResult, { ok: true }>): Desired
     settings: { defaultChannels: loaded.config.defaults.channels },
     oncall: oncallSectionsOf(loaded.raw),
     alerting: (loaded.raw.alerting ?? {}) as Record<string, unknown>,
+    incidents: (loaded.raw.incidents ?? {}) as Record<string, unknown>,
     statusPage: loaded.raw.statusPage ?? null,
     ...(loaded.catalog
       ? { catalog: { entities: loaded.catalog.entities, sources: loaded.catalog.sources } }

@@ -35,6 +35,7 @@ describe('keelConfigSchema', () => {
       escalation: { pollInterval: 5_000, ackLinkExpiry: 86_400_000 },
       auth: {},
       catalog: { entities: {}, imports: [] },
+      incidents: { autoResolve: true, ackTimeout: 1_800_000 },
       runbooks: { paths: [] },
       alerting: {
         receivers: {},
@@ -254,6 +255,7 @@ describe('keelConfigJsonSchema', () => {
         'catalog',
         'runbooks',
         'alerting',
+        'incidents',
       ].sort(),
     )
     expect(schema.additionalProperties).toBe(false)
@@ -265,6 +267,12 @@ describe('keelConfigJsonSchema', () => {
       section: 'retention',
       field: 'raw',
       value: '1h',
+    },
+    {
+      name: 'the incidents ackTimeout default is shown as a written duration',
+      section: 'incidents',
+      field: 'ackTimeout',
+      value: '30m',
     },
     {
       name: 'plain defaults are shown as they are',

@@ -6,6 +6,7 @@ import { durationField, monitorIdSchema } from '../core/checks/index.js'
 import { oncallConfigShape, oncallReferenceIssues } from '../core/escalation/index.js'
 import { authConfigSchema } from './auth-schema.js'
 import { catalogSectionSchema } from './catalog-section.js'
+import { incidentsSectionSchema } from './incidents-section.js'
 import { statusPageConfigSchema, statusPageReferenceIssues } from '../core/statuspage/index.js'
 import { formatDuration } from '../core/time.js'
 
@@ -172,6 +173,9 @@ export const keelConfigSchema = z
     statusPage: statusPageConfigSchema
       .optional()
       .describe('The public status page at /status: title, logo and the components it shows.'),
+    incidents: incidentsSectionSchema
+      .prefault({})
+      .describe('How incidents opened from alerts behave: auto-resolve, acknowledgement timeout.'),
     alerting: alertingConfigSchema
       .prefault({})
       .describe(

@@ -30,7 +30,7 @@ export interface ProcessedAlert {
 export interface ProcessAlertEventsOptions {
   now: number
   publicUrl?: string
-  /** How alerts group into incidents; `defaultIncidentPolicy` when absent. */
+  /** How alerts group into incidents; the applied `incidents:` section when absent. */
   incidentPolicy?: IncidentPolicy
   /** Noise-control inputs shared by a whole batch (group commit); one per call when absent. */
   scope?: NoiseScope

@@ -1,7 +1,6 @@
 import type { AlertEvent, Labels } from '../core/alerts/index.js'
 import {
   applyIncidentEvent,
-  defaultIncidentGroupBy,
   incidentGroupKey,
   isMoreSevere,
   openIncident,
@@ -12,9 +11,12 @@ import {
   type IncidentEvent,
   type TransitionResult,
 } from '../core/incidents/index.js'
+import { readIncidentPolicy } from '../services/incident-settings.js'
+import { ackTimeoutOfPolicy } from '../services/oncall.js'
 import { getAlert, type Alert, type AlertChange } from '../store/alerts.js'
 import { appendAudit } from '../store/audit.js'
 import type { Db, Executor } from '../store/dialect.js'
+import { getEscalation } from '../store/escalations.js'
 import {
   appendTimeline,
   attachAlert,
@@ -28,7 +30,10 @@ import {
 } from '../store/incidents.js'
 import { applyEscalationEffects } from './escalator.js'
 
-/** How alerts become incidents; the defaults suit a team that has not configured anything. */
+/**
+ * How alerts become incidents: the `incidents:` section of keel.yaml (`readIncidentPolicy`),
+ * whose defaults suit a team that has not configured anything.
+ */
 export interface IncidentPolicy {
   /** Labels whose values group alerts into one incident (`incidentGroupKey`). */
   groupBy: readonly string[]
@@ -36,13 +41,6 @@ export interface IncidentPolicy {
   autoResolve: boolean
   /** Re-trigger an acknowledged incident not resolved within this long; undefined never does. */
   ackTimeoutMs?: number
-}
-
-/** Group by service, resolve with the alerts, re-trigger after 30 minutes (PagerDuty's default). */
-export const defaultIncidentPolicy: IncidentPolicy = {
-  groupBy: defaultIncidentGroupBy,
-  autoResolve: true,
-  ackTimeoutMs: 30 * 60_000,
 }
 
 /** The actor name audit events carry when Keel itself changed an incident. */
@@ -62,6 +60,7 @@ export interface IncidentChange {
 /** Options of `updateIncidentForAlert`. */
 export interface UpdateIncidentForAlertOptions {
   now: number
+  /** Overrides the applied `incidents:` section of keel.yaml (`readIncidentPolicy`). */
   policy?: IncidentPolicy
 }
 
@@ -98,6 +97,18 @@ export async function commitIncidentTransition(
   return effects.filter((e) => e.kind !== 'timeline')
 }
 
+/**
+ * The incident as an acknowledgement should see it: an escalation policy's own `ackTimeout`
+ * wins over the one the incident opened with (the `incidents:` default), for the incidents that
+ * policy escalated. Read at each acknowledgement, so a reload counts from the next one.
+ */
+async function withPolicyAckTimeout(trx: Executor, incident: Incident): Promise<Incident> {
+  const escalation = await getEscalation(trx, incident.id)
+  if (escalation === undefined) return incident
+  const ackTimeoutMs = await ackTimeoutOfPolicy(trx, escalation.policyId)
+  return ackTimeoutMs === undefined ? incident : { ...incident, ackTimeoutMs }
+}
+
 /** Applies an event to a stored incident and commits it; an illegal one changes nothing. */
 export async function applyStoredIncidentEvent(
   trx: Executor,
@@ -105,7 +116,11 @@ export async function applyStoredIncidentEvent(
   event: IncidentEvent,
   now: number,
 ): Promise<TransitionResult> {
-  const result = applyIncidentEvent(incident, event, now)
+  const current =
+    event.kind === 'acknowledge' && incident.status === 'triggered'
+      ? await withPolicyAckTimeout(trx, incident)
+      : incident
+  const result = applyIncidentEvent(current, event, now)
   if (result.ok) await commitIncidentTransition(trx, result.incident, result.effects, now)
   return result
 }
@@ -161,8 +176,9 @@ async function attachFiringAlert(
   alert: Alert,
   change: AlertChange,
   now: number,
-  policy: IncidentPolicy,
+  givenPolicy: IncidentPolicy | undefined,
 ): Promise<IncidentChange | undefined> {
+  const policy = givenPolicy ?? (await readIncidentPolicy(trx))
   const groupKey = incidentGroupKey(alert.labels, policy.groupBy)
   let open = await findOpenIncident(trx, groupKey, { lock: true })
   if (!open) {
@@ -264,7 +280,7 @@ export async function updateIncidentForAlert(
   input: { event: AlertEvent; alert?: Alert; change: AlertChange },
   options: UpdateIncidentForAlertOptions,
 ): Promise<IncidentChange | undefined> {
-  const policy = options.policy ?? defaultIncidentPolicy
+  const { policy } = options
   const { event, change } = input
   const { now } = options
   const alert = input.alert ?? (await getAlert(trx, event.fingerprint))

@@ -19,6 +19,11 @@ import {
   writeAlertingSection,
 } from './alerting.js'
 import type { ServiceContext } from './context.js'
+import {
+  readIncidentsSection,
+  validateIncidentsSection,
+  writeIncidentsSection,
+} from './incident-settings.js'
 import { newPingToken, redactSpec, syncPausedState } from './monitors.js'
 import {
   diffOncallSections,
@@ -46,6 +51,8 @@ export interface DesiredState {
   oncall?: OncallSectionsInput
   /** The `alerting` section as written; absent leaves the stored one as it is. */
   alerting?: Record<string, unknown>
+  /** The `incidents` section as written; absent leaves the stored one as it is. */
+  incidents?: Record<string, unknown>
   /**
    * The `statusPage` section as written, or null when the config has none; absent leaves the
    * stored one as it is.
@@ -64,6 +71,8 @@ export interface ApplyPlan {
   oncall?: FieldChange[]
   /** Alerting changes, one per top-level key of the section (`alerting.route`). */
   alerting?: FieldChange[]
+  /** Incident settings changes, one per key of the section (`incidents.ackTimeout`). */
+  incidents?: FieldChange[]
   /** The status page section, when it changes. */
   statusPage?: FieldChange[]
   /** Catalog entities the config defines (keel.yaml and its Backstage imports). */
@@ -139,6 +148,10 @@ export async function planApply(
     desired.alerting === undefined
       ? []
       : diffAlertingSection(await readAlertingSection(ctx.db), desired.alerting)
+  const incidentsChanges =
+    desired.incidents === undefined
+      ? []
+      : diffIncidentsSection(await readIncidentsSection(ctx.db), desired.incidents)
   const statusPageBefore =
     desired.statusPage === undefined ? undefined : await readStatusPageSection(ctx.db)
   const statusPageChange =
@@ -162,6 +175,7 @@ export async function planApply(
     ...(settingsChange ? { settings: settingsChange } : {}),
     ...(oncallChanges.length > 0 ? { oncall: oncallChanges } : {}),
     ...(alertingChanges.length > 0 ? { alerting: alertingChanges } : {}),
+    ...(incidentsChanges.length > 0 ? { incidents: incidentsChanges } : {}),
     ...(statusPageChange ? { statusPage: statusPageChange } : {}),
     ...(catalogPlan ? { catalog: catalogPlan } : {}),
   }
@@ -173,6 +187,7 @@ export function planIsEmpty(plan: ApplyPlan): boolean {
     plan.settings === undefined &&
     plan.oncall === undefined &&
     plan.alerting === undefined &&
+    plan.incidents === undefined &&
     plan.statusPage === undefined &&
     [plan.monitors, plan.channels, ...(plan.catalog ? [plan.catalog] : [])].every(
       (p) => p.create.length + p.update.length + p.delete.length === 0,
@@ -206,6 +221,7 @@ export async function executeApply(ctx: ServiceContext, desired: DesiredState): 
     validateOncallSections(desired.oncall, Object.keys(desired.channels))
   }
   if (desired.alerting !== undefined) validateAlertingSection(desired.alerting)
+  if (desired.incidents !== undefined) validateIncidentsSection(desired.incidents)
   const now = ctx.clock.now()
   return ctx.db.transaction().execute(async (trx) => {
     const plan = await planApply({ db: trx as never }, desired)
@@ -308,6 +324,10 @@ export async function executeApply(ctx: ServiceContext, desired: DesiredState): 
       await writeAlertingSection(trx, desired.alerting)
       await audit('alerting.apply', 'alerting', 'config', { changes: plan.alerting })
     }
+    if (plan.incidents && desired.incidents !== undefined) {
+      await writeIncidentsSection(trx, desired.incidents)
+      await audit('incidents.apply', 'incidents', 'config', { changes: plan.incidents })
+    }
     if (plan.oncall && desired.oncall !== undefined) {
       await writeOncallSections(trx, desired.oncall)
       await audit('oncall.apply', 'oncall', 'config', {
@@ -323,6 +343,17 @@ export async function executeApply(ctx: ServiceContext, desired: DesiredState): 
     }
     return plan
   })
+}
+
+/** The changes between two `incidents` sections, one per key (`incidents.autoResolve`). */
+function diffIncidentsSection(
+  before: Record<string, unknown>,
+  after: Record<string, unknown>,
+): FieldChange[] {
+  return [...new Set([...Object.keys(before), ...Object.keys(after)])]
+    .sort()
+    .filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]))
+    .map((k) => ({ path: `incidents.${k}`, before: before[k], after: after[k] }))
 }
 
 /** A heartbeat's ping token: the one the file fixes (`token:`), or a new random one. */
