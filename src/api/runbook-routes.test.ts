@@ -96,6 +96,25 @@ describe.each(storeKinds)('runbook API on $name', (kind) => {
     },
   )
 
+  it.skipIf(kind.skipReason)(
+    'finds a runbook written for service:payments by the catalog id payments',
+    async () => {
+      const names = async (entity: string) =>
+        (
+          await app.inject({
+            url: `/api/v1/runbooks?entity=${encodeURIComponent(entity)}`,
+            headers: as('viewer'),
+          })
+        )
+          .json()
+          .runbooks.map((r: { name: string }) => r.name)
+      expect(await names('payments')).toEqual(['restart-worker'])
+      expect(await names('service:payments')).toEqual(['restart-worker'])
+      expect(await names('database:payments')).toEqual([])
+      expect(await names('search')).toEqual([])
+    },
+  )
+
   it.skipIf(kind.skipReason)("shows an alert's runbooks as its response procedure", async () => {
     const labels = { alertname: 'WorkerStuck', service: 'payments' }
     await upsertAlertByFingerprint(store.db, {

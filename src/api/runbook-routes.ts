@@ -17,6 +17,7 @@ import type { StoredRunbookRun } from '../store/runbooks.js'
 import type { ApiDeps } from './server.js'
 import { errorSchema } from './error-schema.js'
 import { serviceContext } from './service-context.js'
+import { getEntity } from '../store/catalog.js'
 
 const tags = ['runbooks']
 
@@ -96,9 +97,12 @@ export async function runbookRoutes(
     async (request) => {
       const { role, entity } = request.query
       const labels = labelsFrom(request.query.label)
+      // The catalog knows the entity's kind, so a runbook written for every `database` matches.
+      const kind = entity ? (await getEntity(deps.db, entity))?.kind : undefined
       return listRunbooks(settings, {
         ...(role ? { role } : {}),
         ...(entity ? { entity } : {}),
+        ...(kind ? { entityKind: kind } : {}),
         ...(labels ? { labels } : {}),
       })
     },

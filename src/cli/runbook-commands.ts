@@ -205,11 +205,15 @@ export function addRunbookCommands(program: Command, deps: RunbookCommandDeps): 
       async (options: { config: string; role?: string; entity?: string; label: string[] }) => {
         const loaded = await loadConfigOrThrow(options.config, process.env)
         const labels = options.label.length > 0 ? parseParamOptions(options.label) : undefined
+        const entityKind = options.entity
+          ? loaded.config.catalog.entities[options.entity]?.kind
+          : undefined
         const { runbooks, issues } = await listRunbooks(
           { paths: loaded.config.runbooks.paths, hub: new RunOutputHub() },
           {
             ...(options.role ? { role: options.role } : {}),
             ...(options.entity ? { entity: options.entity } : {}),
+            ...(entityKind ? { entityKind } : {}),
             ...(labels ? { labels } : {}),
           },
         )

@@ -9,8 +9,33 @@ export function runbookAnswersAlert(runbook: Pick<Runbook, 'alerts'>, labels: La
 /** What to select runbooks by; every given field must match. */
 export interface RunbookFilter {
   role?: string
+  /** A catalog entity, as `db-main` or `database:db-main`. */
   entity?: string
+  /** The entity's kind when the caller knows it, so a runbook naming just `database` matches. */
+  entityKind?: string
   labels?: Labels
+}
+
+/**
+ * True when a runbook's `entities` entry names this entity. Runbooks write `database:db-main`
+ * (Backstage style) or plain `db-main`, and a plain kind (`host`) means every entity of that
+ * kind; the catalog id is plain. `entity` may come in either form too.
+ */
+export function runbookNamesEntity(
+  entries: readonly string[],
+  entity: string,
+  kind?: string,
+): boolean {
+  const colon = entity.indexOf(':')
+  const id = colon < 0 ? entity : entity.slice(colon + 1)
+  const entityKind = colon < 0 ? kind : entity.slice(0, colon)
+  return entries.some((entry) => {
+    const at = entry.indexOf(':')
+    if (at < 0) return entry === id || (entityKind !== undefined && entry === entityKind)
+    return (
+      entry.slice(at + 1) === id && (entityKind === undefined || entry.slice(0, at) === entityKind)
+    )
+  })
 }
 
 /** The runbooks that match a filter, in name order. */
@@ -20,7 +45,11 @@ export function filterRunbooks<T extends Pick<Runbook, 'name' | 'roles' | 'entit
 ): T[] {
   return runbooks
     .filter((r) => filter.role === undefined || r.roles.includes(filter.role))
-    .filter((r) => filter.entity === undefined || r.entities.includes(filter.entity))
+    .filter(
+      (r) =>
+        filter.entity === undefined ||
+        runbookNamesEntity(r.entities, filter.entity, filter.entityKind),
+    )
     .filter((r) => filter.labels === undefined || runbookAnswersAlert(r, filter.labels))
     .sort((a, b) => a.name.localeCompare(b.name))
 }

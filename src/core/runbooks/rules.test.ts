@@ -235,6 +235,28 @@ describe('plans and matching', () => {
   })
 })
 
+describe('runbooks match entities written as kind:id, plain id or plain kind', () => {
+  const book = (name: string, entities: string[]) => ({ name, roles: [], alerts: [], entities })
+  const books = [
+    book('drill', ['database:db-main']),
+    book('plain', ['db-main']),
+    book('hosts', ['host']),
+    book('other', ['database:db-replica']),
+  ]
+  it.each([
+    { entity: 'db-main', entityKind: undefined, names: ['drill', 'plain'] },
+    { entity: 'database:db-main', entityKind: undefined, names: ['drill', 'plain'] },
+    { entity: 'db-main', entityKind: 'database', names: ['drill', 'plain'] },
+    { entity: 'service:db-main', entityKind: undefined, names: ['plain'] },
+    { entity: 'shop-host', entityKind: 'host', names: ['hosts'] },
+    { entity: 'host:shop-host', entityKind: undefined, names: ['hosts'] },
+    { entity: 'shop-host', entityKind: undefined, names: [] },
+  ])('$entity (kind $entityKind) selects $names', ({ entity, entityKind, names }) => {
+    const filter = { entity, ...(entityKind ? { entityKind } : {}) }
+    expect(filterRunbooks(books, filter).map((r) => r.name)).toEqual(names)
+  })
+})
+
 describe('allow-lists name people by login user or by actor name', () => {
   it.each([
     { name: 'a login user listed bare', actor: { name: 'user:alice', user: 'alice' }, ok: true },
