@@ -16,6 +16,12 @@ describe.each(storeKinds)('crash safety on $name', (kind) => {
       expect(report.eventsLost).toBe(0)
       expect(report.notificationsMissing).toBe(0)
       expect(report.stepsFired).toBe(report.stepsExpected)
+      expect(report.eventsEscalated).toBe(report.eventsAccepted)
+      expect(report.escalationsComplete).toBe(report.escalations)
+      expect(report.pagesDelivered).toBe(report.pagesExpected)
+      expect(report.pagesExpected).toBe(report.escalations * 3)
+      expect(report.transitionsNotifying).toBeGreaterThan(0)
+      expect(report.transitionsNotified).toBe(report.transitionsNotifying)
     },
     1_200_000,
   )

@@ -5,7 +5,16 @@ import { join } from 'node:path'
 import SqliteDatabase from 'better-sqlite3'
 import { sql } from 'kysely'
 import pg from 'pg'
-import { openStore, type Store, type StoreLocation } from '../../src/store/dialect.js'
+import { alertForTransition } from '../../src/core/alerts/index.js'
+import { escalationMessageId } from '../../src/engine/escalator.js'
+import { notificationId } from '../../src/engine/recorder.js'
+import {
+  openStore,
+  parseJson,
+  type Db,
+  type Store,
+  type StoreLocation,
+} from '../../src/store/dialect.js'
 import {
   killKeelProcess,
   startKeelProcess,
@@ -34,6 +43,8 @@ export interface CrashHarnessReport {
   pingsLost: number
   eventsAccepted: number
   eventsLost: number
+  /** Acknowledged events whose alert is part of an incident that has an escalation. */
+  eventsEscalated: number
   notifications: number
   notificationsDelivered: number
   /** Notification ids never seen by the receiver. */
@@ -43,6 +54,15 @@ export interface CrashHarnessReport {
   escalations: number
   stepsFired: number
   stepsExpected: number
+  /** Escalations that ended `exhausted` with levels 1, 2 and 3 each done exactly once. */
+  escalationsComplete: number
+  /** Pages the fired steps owe (one per level's user and channel), and how many were delivered. */
+  pagesExpected: number
+  pagesDelivered: number
+  /** Monitor state changes recorded, those that owe a notification, and those that have one. */
+  transitions: number
+  transitionsNotifying: number
+  transitionsNotified: number
   integrity: string
   durationMs: number
   problems: string[]
@@ -50,6 +70,17 @@ export interface CrashHarnessReport {
 
 const pingToken = 'crash-harness-heartbeat'
 const levels = 3
+/** Who each level of the `crash` policy pages, on which channel (as in `configText`). */
+const pagedAt: Record<number, { user: string; channel: string }> = {
+  1: { user: 'ann', channel: 'ann-hook' },
+  2: { user: 'bob', channel: 'bob-hook' },
+  3: { user: 'cid', channel: 'cid-hook' },
+}
+/** The channels each monitor notifies (as in `configText`). */
+const monitorChannels: Record<string, string[]> = {
+  'cron-job': [],
+  'flapping-site': ['site-hook'],
+}
 
 function configText(location: StoreLocation, targetUrl: string, receiverUrl: string): string {
   const storeLine =
@@ -141,11 +172,126 @@ async function integrityOf(location: StoreLocation): Promise<string> {
   }
 }
 
+/** One problem line for a list of findings: how many, and the first few. */
+function sample(findings: readonly string[], what: string): string[] {
+  if (findings.length === 0) return []
+  const more = findings.length > 5 ? `; and ${findings.length - 5} more` : ''
+  return [`${findings.length} ${what} failed: ${findings.slice(0, 5).join('; ')}${more}`]
+}
+
+/**
+ * Follows each acknowledged PagerDuty event through the store: its ingest event, the alert with
+ * that fingerprint, the incident the alert is part of, and that incident's escalation.
+ */
+async function eventChains(
+  db: Db,
+  accepted: readonly string[],
+): Promise<{ escalated: number; problems: string[] }> {
+  const events = await db.selectFrom('ingest_events').select(['dedup_key', 'fingerprint']).execute()
+  const alerts = await db.selectFrom('alerts').select(['id', 'fingerprint']).execute()
+  const links = await db.selectFrom('incident_alerts').select(['incident_id', 'alert_id']).execute()
+  const escalations = await db.selectFrom('escalations').select('incident_id').execute()
+  const fingerprintOf = new Map<string, string>()
+  for (const event of events) {
+    if (event.dedup_key !== null && event.fingerprint !== null) {
+      fingerprintOf.set(event.dedup_key, event.fingerprint)
+    }
+  }
+  const alertOf = new Map(alerts.map((a) => [a.fingerprint, a.id]))
+  const escalating = new Set(escalations.map((e) => e.incident_id))
+  const problems: string[] = []
+  let escalated = 0
+  for (const key of accepted) {
+    const fingerprint = fingerprintOf.get(key)
+    const alertId = fingerprint === undefined ? undefined : alertOf.get(fingerprint)
+    const incidents = links.filter((l) => l.alert_id === alertId).map((l) => l.incident_id)
+    if (fingerprint === undefined) problems.push(`${key} has no stored event with a fingerprint`)
+    else if (alertId === undefined) problems.push(`${key} has no alert ${fingerprint}`)
+    else if (incidents.length === 0) problems.push(`${key} (alert ${alertId}) is in no incident`)
+    else if (!incidents.some((id) => escalating.has(id))) {
+      problems.push(`${key} (incident ${incidents.join(', ')}) has no escalation`)
+    } else escalated++
+  }
+  return { escalated, problems }
+}
+
+/**
+ * Replays each monitor's recorded state changes through the rules of `recordOutcomes` (an alert
+ * for the transition, no page for a quiet flap or a recovery of an alert that is not firing) and
+ * checks that every change that owes a notification has its outbox row, delivered and received.
+ */
+async function monitorNotifications(
+  db: Db,
+  notifications: ReadonlyMap<string, { status: string }>,
+  received: ReadonlySet<string>,
+): Promise<{ transitions: number; notifying: number; notified: number; problems: string[] }> {
+  const monitors = await db.selectFrom('monitors').select(['id', 'slug', 'type']).execute()
+  const changes = await db
+    .selectFrom('state_changes')
+    .selectAll()
+    .orderBy('at')
+    .orderBy('id')
+    .execute()
+  const alerts = await db
+    .selectFrom('alerts')
+    .select(['fingerprint', 'labels'])
+    .where('source', '=', 'monitor')
+    .execute()
+  const problems: string[] = []
+  let notifying = 0
+  let notified = 0
+  for (const monitor of monitors) {
+    const channels = monitorChannels[monitor.slug]
+    if (channels === undefined) {
+      problems.push(`monitor ${monitor.slug} is not part of the harness`)
+      continue
+    }
+    const fingerprint = alerts.find(
+      (a) => parseJson<Record<string, string>>(a.labels, {}).monitor === monitor.slug,
+    )?.fingerprint
+    let flapping = false
+    let alertStatus: 'firing' | 'resolved' | undefined
+    for (const change of changes.filter((c) => c.monitor_id === monitor.id)) {
+      const transition = {
+        from: change.from_state,
+        to: change.to_state,
+        at: change.at,
+        message: change.message,
+        flapping: change.flapping === 1,
+        flappingChanged: (change.flapping === 1) !== flapping,
+      } as Parameters<typeof alertForTransition>[1]
+      flapping = transition.flapping
+      const alert = alertForTransition(
+        { id: monitor.slug, type: monitor.type, severity: 'critical', labels: {} },
+        transition,
+      )
+      if (alert === undefined) continue
+      const unchanged = alert.status === 'resolved' && alertStatus !== 'firing'
+      if (!unchanged) alertStatus = alert.status
+      if (unchanged || (transition.flapping && !transition.flappingChanged)) continue
+      if (channels.length === 0) continue
+      notifying++
+      const missing = channels.filter((channel) => {
+        const id = notificationId(fingerprint ?? '', change.at, alert.status, channel)
+        return notifications.get(id)?.status !== 'delivered' || !received.has(id)
+      })
+      if (missing.length === 0) notified++
+      else {
+        problems.push(
+          `${monitor.slug} ${change.from_state} → ${change.to_state} at ${new Date(change.at).toISOString()}: no delivered ${alert.status} notification on ${missing.join(', ')}`,
+        )
+      }
+    }
+  }
+  return { transitions: changes.length, notifying, notified, problems }
+}
+
 /**
  * Runs Keel as a child process under a steady load of heartbeat pings, PagerDuty events and a
  * flapping HTTP target, kills it with SIGKILL `kills` times at random points, restarts it, then
- * checks that nothing acknowledged was lost, every notification reached the receiver at least
- * once, no escalation level was skipped and the database is intact.
+ * checks that nothing acknowledged was lost (every accepted event became an incident that
+ * escalated), every escalation ran all its levels once, every page and monitor notification owed
+ * was queued and reached the receiver at least once, and the database is intact.
  */
 export async function runCrashHarness(options: CrashHarnessOptions): Promise<CrashHarnessReport> {
   const log = options.log ?? (() => undefined)
@@ -298,35 +444,75 @@ export async function runCrashHarness(options: CrashHarnessOptions): Promise<Cra
     const strangers = receiptIds.filter((id) => !known.has(id)).length
     if (strangers > 0) problems.push(`${strangers} receipts name no stored notification`)
 
+    const chain = await eventChains(db, acceptedEvents)
+    problems.push(...sample(chain.problems, 'acknowledged PagerDuty events'))
+
     const escalations = await db
       .selectFrom('escalations')
       .select(['incident_id', 'status'])
       .execute()
     const steps = await db
       .selectFrom('escalation_steps')
-      .select(['incident_id', 'round', 'level', 'status'])
+      .select(['id', 'incident_id', 'round', 'level', 'status'])
       .execute()
+    const byId = new Map(notifications.map((n) => [n.id, n]))
+    const stepProblems: string[] = []
+    const pageProblems: string[] = []
     let stepsFired = 0
-    let stepsExpected = 0
+    let escalationsComplete = 0
+    let pagesExpected = 0
+    let pagesDelivered = 0
     for (const escalation of escalations) {
-      const done = steps
-        .filter((s) => s.incident_id === escalation.incident_id && s.status === 'done')
-        .map((s) => s.level)
-        .sort((a, b) => a - b)
-      // Exhausted: every level fired once. Stopped (resolved, acknowledged): a prefix of them.
-      const expected = escalation.status === 'exhausted' ? levels : Math.max(0, ...done)
+      const own = steps.filter((s) => s.incident_id === escalation.incident_id)
+      const done = own.filter((s) => s.status === 'done')
+      const fired = done.map((s) => s.level).sort((a, b) => a - b)
+      const others = own.filter((s) => s.status !== 'done').map((s) => `${s.level} ${s.status}`)
       stepsFired += done.length
-      stepsExpected += expected
-      const wanted = Array.from({ length: expected }, (_, i) => i + 1)
-      if (JSON.stringify(done) !== JSON.stringify(wanted)) {
-        problems.push(
-          `incident ${escalation.incident_id} (${escalation.status}): levels fired ${JSON.stringify(done)}, expected ${JSON.stringify(wanted)}`,
+      // Nothing acknowledges or resolves, so every escalation must run to its end: each level
+      // fired exactly once and nothing cancelled. One that stopped or fired nothing lost work.
+      if (
+        escalation.status === 'exhausted' &&
+        JSON.stringify(fired) === JSON.stringify([1, 2, 3]) &&
+        others.length === 0
+      ) {
+        escalationsComplete++
+      } else {
+        stepProblems.push(
+          `incident ${escalation.incident_id} ended ${escalation.status} with levels fired ${JSON.stringify(fired)}${others.length > 0 ? ` and steps ${others.join(', ')}` : ''}, expected exhausted with [1,2,3]`,
         )
       }
+      for (const step of done) {
+        const target = pagedAt[step.level]
+        if (target === undefined) continue
+        // The id is derived from the step, not read from its outcome, so a step marked done
+        // without its outbox row is caught.
+        const id = escalationMessageId(step.id, target.user, target.channel)
+        pagesExpected++
+        const row = byId.get(id)
+        if (row?.status === 'delivered' && received.has(id)) pagesDelivered++
+        else
+          pageProblems.push(
+            `incident ${escalation.incident_id} level ${step.level}: page ${id} ${row === undefined ? 'was never queued' : row.status !== 'delivered' ? `is ${row.status}` : 'never reached the receiver'}`,
+          )
+      }
     }
+    const stepsExpected = escalations.length * levels
+    problems.push(
+      ...sample(stepProblems, 'escalations'),
+      ...sample(pageProblems, 'escalation pages'),
+    )
+
+    const monitored = await monitorNotifications(db, byId, received)
+    problems.push(...sample(monitored.problems, 'monitor transitions'))
+
     const integrity = await integrityOf(location)
     if (!integrity.startsWith('ok')) problems.push(`integrity check: ${integrity}`)
-    if (acceptedPings.length === 0 || acceptedEvents.length === 0 || notifications.length === 0) {
+    if (
+      acceptedPings.length === 0 ||
+      acceptedEvents.length === 0 ||
+      notifications.length === 0 ||
+      monitored.notifying === 0
+    ) {
       problems.push('the load produced no acknowledged work; the harness proved nothing')
     }
     return {
@@ -336,6 +522,7 @@ export async function runCrashHarness(options: CrashHarnessOptions): Promise<Cra
       pingsLost,
       eventsAccepted: acceptedEvents.length,
       eventsLost,
+      eventsEscalated: chain.escalated,
       notifications: notifications.length,
       notificationsDelivered: delivered.length,
       notificationsMissing: missing,
@@ -344,6 +531,12 @@ export async function runCrashHarness(options: CrashHarnessOptions): Promise<Cra
       escalations: escalations.length,
       stepsFired,
       stepsExpected,
+      escalationsComplete,
+      pagesExpected,
+      pagesDelivered,
+      transitions: monitored.transitions,
+      transitionsNotifying: monitored.notifying,
+      transitionsNotified: monitored.notified,
       integrity,
       durationMs: Date.now() - started,
       problems,
@@ -368,6 +561,7 @@ export function formatCrashReport(report: CrashHarnessReport): string {
     ['SIGKILLs', String(report.kills)],
     ['pings acknowledged / lost', `${report.pingsAccepted} / ${report.pingsLost}`],
     ['PagerDuty events acknowledged / lost', `${report.eventsAccepted} / ${report.eventsLost}`],
+    ['events with incident and escalation', `${report.eventsEscalated} / ${report.eventsAccepted}`],
     ['notifications / delivered', `${report.notifications} / ${report.notificationsDelivered}`],
     ['notifications never received', String(report.notificationsMissing)],
     [
@@ -376,6 +570,15 @@ export function formatCrashReport(report: CrashHarnessReport): string {
     ],
     ['escalations', String(report.escalations)],
     ['escalation steps fired / expected', `${report.stepsFired} / ${report.stepsExpected}`],
+    [
+      'escalations exhausted, levels 1-3 once',
+      `${report.escalationsComplete} / ${report.escalations}`,
+    ],
+    ['pages owed by steps / delivered', `${report.pagesExpected} / ${report.pagesDelivered}`],
+    [
+      'state changes / owing notice / notified',
+      `${report.transitions} / ${report.transitionsNotifying} / ${report.transitionsNotified}`,
+    ],
     ['integrity', report.integrity],
     ['duration', `${(report.durationMs / 1000).toFixed(0)} s`],
     ['result', report.problems.length === 0 ? 'PASS' : `FAIL: ${report.problems.join('; ')}`],
