@@ -8,10 +8,17 @@ import { startKeelProcess, waitUntil, type KeelProcess } from './helpers/keel-pr
 import { startLoopbackReceiver, type LoopbackReceiver } from './helpers/loopback-receiver.js'
 import { freshLocation, storeKinds } from './helpers/stores.js'
 
-// Level 2 is far enough after level 1 that Keel is surely killed before it, and a restart
-// (a few seconds of tsx start-up) may end before or after it is due: either way it fires once.
+// Level 2 is far enough after level 1 that Keel is surely killed before it, and the restart (a
+// few seconds of start-up) is usually ready before it is due. Keel is killed again after level 2,
+// and restarted only once level 3 is overdue, so one level is due while Keel runs and one came
+// due while it was down.
 const level2DelayS = 8
-const level3DelayS = 3
+const level3DelayS = 5
+const pollIntervalMs = 500
+// How late a level may fire past the moment Keel could first fire it: a poll interval plus
+// generous room for a shared, loaded machine. A level that waited for the next restart, or for
+// the lease of a killed node (60 s), is far outside it.
+const onTimeSlackMs = pollIntervalMs + 3_000
 
 interface Page {
   id: string
@@ -75,7 +82,7 @@ escalationPolicies:
       - { delay: ${level2DelayS}s, targets: [{ user: bob }] }
       - { delay: ${level3DelayS}s, targets: [{ user: cid }] }
 escalation:
-  pollInterval: 500ms
+  pollInterval: ${pollIntervalMs}ms
 `
 }
 
@@ -106,7 +113,7 @@ describe.each(storeKinds)('escalation across a crash on $name', (kind) => {
   })
 
   it.skipIf(kind.skipReason !== undefined)(
-    'pages levels 2 and 3 exactly once, on time, after Keel is killed between levels 1 and 2',
+    'pages levels 2 and 3 exactly once and on time when Keel is killed before each of them',
     async () => {
       const fresh = await freshLocation(kind.name)
       drop = fresh.drop
@@ -152,6 +159,37 @@ describe.each(storeKinds)('escalation across a crash on $name', (kind) => {
 
       const second = await startKeelProcess(configPath, dir)
       children.push(second)
+      const secondReadyAt = Date.now()
+      await waitUntil(
+        'level 2 to be delivered after the restart',
+        async () => pagesOf(receiver).some((p) => p.level === 2),
+        60_000,
+      )
+      second.process.kill('SIGKILL')
+      await second.exited
+      const secondKilledAt = Date.now()
+      const afterSecondKill = await listEscalationSteps(db, { incidentId })
+      expect(
+        afterSecondKill.map((s) => [s.level, s.status]),
+        'Keel must be killed again after level 2 ran and before level 3 did',
+      ).toEqual([
+        [1, 'done'],
+        [2, 'done'],
+        [3, 'pending'],
+      ])
+      const level3 = afterSecondKill[2]
+      expect(level3?.dueAt).toBeGreaterThan(secondKilledAt)
+      // Level 3 comes due while Keel is down.
+      await waitUntil(
+        'level 3 to be overdue',
+        async () => Date.now() > (level3?.dueAt as number) + pollIntervalMs,
+        30_000,
+      )
+      expect(pagesOf(receiver).filter((p) => p.level === 3)).toEqual([])
+
+      const third = await startKeelProcess(configPath, dir)
+      children.push(third)
+      const thirdReadyAt = Date.now()
       await waitUntil(
         'level 3 to be delivered after the restart',
         async () => pagesOf(receiver).some((p) => p.level === 3),
@@ -172,14 +210,14 @@ describe.each(storeKinds)('escalation across a crash on $name', (kind) => {
         [3, 'done', 1],
       ])
       const pages = pagesOf(receiver)
-      const later = pages.filter((p) => p.level > 1)
-      expect(later.map((p) => [p.level, p.user, p.step])).toEqual([
+      // A level may be delivered again if a kill landed between sending and recording it (at
+      // least once); it is the same message, with the same id, from the one step.
+      const firstCopies = pages.filter((p, i) => pages.findIndex((q) => q.id === p.id) === i)
+      expect(firstCopies.map((p) => [p.level, p.user, p.step])).toEqual([
+        [1, 'ann', steps[0]?.id],
         [2, 'bob', steps[1]?.id],
         [3, 'cid', steps[2]?.id],
       ])
-      // Level 1 may be delivered again if the kill landed between sending and recording it
-      // (at least once); it is the same message, with the same id.
-      expect(new Set(pages.filter((p) => p.level === 1).map((p) => p.id)).size).toBe(1)
       for (const page of pages) {
         const step = steps.find((s) => s.id === page.step)
         expect(page.dueAt).toBe(step?.dueAt)
@@ -188,6 +226,16 @@ describe.each(storeKinds)('escalation across a crash on $name', (kind) => {
         )
         expect(page.at).toBe(step?.doneAt)
       }
+      const [, page2, page3] = firstCopies
+      // Level 2: due after the second start, unless that start was slower than its delay; then
+      // it came due while Keel started, and the ready moment is when it could fire.
+      const level2Fireable = Math.max(level2?.dueAt as number, secondReadyAt)
+      expect(page2?.at, 'level 2 fired late').toBeLessThanOrEqual(level2Fireable + onTimeSlackMs)
+      // Level 3 came due while Keel was down: it fires as soon as the restart is ready.
+      expect(page3?.at, 'level 3 fired before the restart').toBeGreaterThan(secondKilledAt)
+      expect(page3?.at, 'level 3 fired late after the restart').toBeLessThanOrEqual(
+        thirdReadyAt + onTimeSlackMs,
+      )
       // Each level had its whole delay after the one before it actually ran.
       expect(steps[1]?.dueAt).toBe((steps[0]?.doneAt as number) + level2DelayS * 1_000)
       expect(steps[2]?.dueAt).toBe((steps[1]?.doneAt as number) + level3DelayS * 1_000)
