@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { redactPaths } from '../core/config/index.js'
 import type {
   AnyChannelDefinition,
   DeliveryOutcome,
@@ -62,11 +63,7 @@ export type ChannelSpec = z.output<typeof channelSpecSchema>
 export function redactChannelSpec(spec: ChannelSpec): ChannelSpec {
   const definition = findChannel(spec.type)
   if (definition === undefined) return spec
-  const copy: Record<string, unknown> = { ...spec }
-  for (const field of definition.secretFields) {
-    if (copy[field] !== undefined) copy[field] = '<redacted>'
-  }
-  return copy as ChannelSpec
+  return redactPaths(spec, definition.secretFields, '<redacted>')
 }
 
 function describeIssues(error: z.ZodError): string {

@@ -1,6 +1,6 @@
 import { channels } from '../channels/index.js'
 import { probes } from '../checks/registry.js'
-import { formatPath, type PathSegment } from '../core/config/index.js'
+import { formatPath, redactPaths, type PathSegment } from '../core/config/index.js'
 import type { KeelConfig } from './schema.js'
 
 /** What a secret is replaced with in output. */
@@ -49,14 +49,14 @@ export function redactUrlPassword(url: string): string {
     .replace(/([?&]password=)[^&#]*/i, `$1${redactedPlaceholder}`)
 }
 
-function redactFields(spec: unknown, fields: readonly string[]): void {
-  for (const field of fields) {
-    const keys = field.split('.')
-    let holder: unknown = spec
-    for (const key of keys.slice(0, -1)) holder = isRecord(holder) ? holder[key] : undefined
-    const last = keys[keys.length - 1] as string
-    if (isRecord(holder) && holder[last] !== undefined) holder[last] = redactedPlaceholder
-  }
+/** A copy of a monitor or channel spec with each of its type's secret fields `<redacted>`. */
+export function redactSecrets<T extends Record<string, unknown>>(
+  section: SecretSection,
+  spec: T,
+): T {
+  return typeof spec.type === 'string'
+    ? redactPaths(spec, secretFieldsOf(section, spec.type), redactedPlaceholder)
+    : spec
 }
 
 /**
@@ -71,7 +71,7 @@ export function redactConfig(config: KeelConfig): unknown {
     if (!isRecord(entries)) continue
     for (const spec of Object.values(entries)) {
       if (isRecord(spec) && typeof spec.type === 'string') {
-        redactFields(spec, secretFieldsOf(section, spec.type))
+        Object.assign(spec, redactSecrets(section, spec))
       }
     }
   }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { findProbe, parseMonitorSpec } from '../checks/registry.js'
+import { parseMonitorSpec } from '../checks/registry.js'
+import { redactedPlaceholder, redactSecrets } from '../config/redact.js'
 import { setPaused } from '../core/checks/index.js'
 import { monitorIdSchema } from '../core/checks/index.js'
 import { ConflictError, InputError, NotFoundError } from '../core/errors.js'
@@ -49,15 +50,11 @@ export interface MonitorView {
 }
 
 /** Secret values are replaced by this marker in every view. */
-export const redacted = '<redacted>'
+export const redacted = redactedPlaceholder
 
 /** Replaces the values of a type's secret fields in a spec. */
 export function redactSpec(spec: Record<string, unknown>): Record<string, unknown> {
-  const probe = findProbe(String(spec.type))
-  if (!probe) return spec
-  const out = { ...spec }
-  for (const field of probe.secretFields) if (out[field] !== undefined) out[field] = redacted
-  return out
+  return redactSecrets('monitors', spec)
 }
 
 /** The view of a stored monitor. */

@@ -1,4 +1,5 @@
 export { formatPath, type PathSegment } from './path.js'
+export { redactPaths } from './secret-paths.js'
 export {
   diffValues,
   formatPlan,
