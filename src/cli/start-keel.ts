@@ -169,6 +169,13 @@ export async function startKeel(options: StartKeelOptions): Promise<RunningKeel>
   }
 
   let settings = await readSharedSettings(store.db)
+  const links = config.server.publicUrl
+    ? {
+        publicUrl: config.server.publicUrl,
+        key: secret.key,
+        ttlMs: config.escalation.ackLinkExpiry,
+      }
+    : undefined
   const metrics = createMetrics()
   metrics.attachStore(store.db)
   const dispatcher = new Dispatcher({
@@ -203,6 +210,7 @@ export async function startKeel(options: StartKeelOptions): Promise<RunningKeel>
     owner,
     pollIntervalMs: 2_000,
     ...(config.server.publicUrl ? { publicUrl: config.server.publicUrl } : {}),
+    ...(links ? { links } : {}),
     onNotified: () => dispatcher.nudge(),
   })
   const scheduler = new Scheduler({
@@ -214,6 +222,7 @@ export async function startKeel(options: StartKeelOptions): Promise<RunningKeel>
     jitter: config.scheduler.jitter,
     defaultChannels: () => settings.defaultChannels,
     ...(config.server.publicUrl ? { publicUrl: config.server.publicUrl } : {}),
+    ...(links ? { links } : {}),
     onCheck: (observation) => metrics.observeCheck(observation),
     onTransitions: (transitions) => {
       metrics.observeTransitions(transitions)

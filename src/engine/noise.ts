@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import type { NotificationMessage } from '../channels/channel.js'
+import type { NotificationAction, NotificationMessage } from '../channels/channel.js'
 import {
   groupKey,
   groupLabels,
@@ -17,7 +17,9 @@ import {
   type GroupState,
   type SuppressionInputs,
 } from '../core/alerts/index.js'
+import type { Incident } from '../core/incidents/index.js'
 import type { Clock } from '../core/time.js'
+import { incidentActions, type AckLinkSettings } from '../services/ack-links.js'
 import { loadSuppressionInputs, readAlertingConfig } from '../services/alerting.js'
 import { getAlert, type Alert, type AlertChange } from '../store/alerts.js'
 import type { Db, Executor } from '../store/dialect.js'
@@ -160,6 +162,7 @@ function groupMessage(
   resolved: Alert[],
   now: number,
   publicUrl: string | undefined,
+  actions: readonly NotificationAction[] = [],
 ): NotificationMessage {
   const status = firing.length > 0 ? 'firing' : 'resolved'
   const all = [...firing, ...resolved]
@@ -190,7 +193,18 @@ function groupMessage(
     annotations: {},
     at: now,
     ...(publicUrl ? { url: `${publicUrl.replace(/\/$/, '')}/incidents` } : {}),
+    ...(actions.length > 0 ? { actions: [...actions] } : {}),
   }
+}
+
+/** The one open incident the alerts of a message belong to; undefined when none or several. */
+async function soleOpenIncident(trx: Executor, alerts: readonly Alert[]) {
+  const found = new Map<number, Incident>()
+  for (const alert of alerts) {
+    const incident = await currentIncidentOfAlert(trx, alert.id)
+    if (incident && incident.status !== 'resolved') found.set(incident.id, incident)
+  }
+  return found.size === 1 ? found.values().next().value : undefined
 }
 
 /** What one flush of a group did, for logs and tests. */
@@ -210,7 +224,7 @@ export async function flushAlertGroup(
   db: Db,
   key: string,
   now: number,
-  options: { publicUrl?: string } = {},
+  options: { publicUrl?: string; links?: AckLinkSettings } = {},
 ): Promise<GroupFlush | undefined> {
   return db.transaction().execute(async (trx) => {
     const group = await getAlertGroup<GroupState>(trx, key)
@@ -249,6 +263,8 @@ export async function flushAlertGroup(
         fps.flatMap((fp) => (alerts.has(fp) ? [alerts.get(fp) as Alert] : []))
       const firing = pick(plan.notification.firing)
       const resolved = pick(plan.notification.resolved)
+      const { links } = options
+      const incident = links ? await soleOpenIncident(trx, [...firing, ...resolved]) : undefined
       await enqueueNotifications(
         trx,
         receiver.channels.map((channelSlug) => ({
@@ -261,6 +277,10 @@ export async function flushAlertGroup(
             resolved,
             now,
             options.publicUrl,
+            // A channel is nobody in particular: a followed link is recorded as the channel's.
+            links && incident
+              ? incidentActions(links, incident, `channel:${channelSlug}`, now)
+              : [],
           ),
         })),
         now,
@@ -289,6 +309,8 @@ export interface GroupNotifierOptions {
   log: Logger
   owner: string
   publicUrl?: string
+  /** Signs acknowledge/resolve links into messages whose alerts share one open incident. */
+  links?: AckLinkSettings
   /** The slowest polling pace (default 5 s). */
   pollIntervalMs?: number
   /** Called after a flush queued messages, to wake the outbox dispatcher. */
@@ -322,6 +344,7 @@ export class GroupNotifier extends PassWorker {
         for (const key of keys) {
           const flush = await flushAlertGroup(db, key, clock.now(), {
             ...(this.options.publicUrl ? { publicUrl: this.options.publicUrl } : {}),
+            ...(this.options.links ? { links: this.options.links } : {}),
           })
           if (!flush) continue
           if (flush.sent) notified = true

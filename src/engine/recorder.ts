@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { CompiledQuery, sql } from 'kysely'
-import type { NotificationMessage } from '../channels/channel.js'
+import type { NotificationAction, NotificationMessage } from '../channels/channel.js'
 import { alertForTransition, type AlertEvent } from '../core/alerts/index.js'
 import {
   applyCheckOutcome,
@@ -10,8 +10,10 @@ import {
   type StatePolicy,
   type StateTransition,
 } from '../core/checks/index.js'
+import { incidentActions, type AckLinkSettings } from '../services/ack-links.js'
 import { upsertAlertByFingerprint } from '../store/alerts.js'
 import { dialectOf, type Db, type Executor } from '../store/dialect.js'
+import { currentIncidentOfAlert } from '../store/incidents.js'
 import { enqueueNotifications } from '../store/notifications.js'
 import { insertResults, insertStateChange } from '../store/results.js'
 import type { MonitorRow } from '../store/schema.js'
@@ -54,6 +56,8 @@ export interface RecordOutcomesOptions {
   defaultChannels: readonly string[]
   /** Keel's public URL, for links in notifications. */
   publicUrl?: string
+  /** Adds signed acknowledge/resolve links for the alert's open incident when set. */
+  links?: AckLinkSettings
   now: number
 }
 
@@ -128,6 +132,7 @@ export function messageForAlert(
   event: AlertEvent,
   channel: string,
   publicUrl: string | undefined,
+  actions: readonly NotificationAction[] = [],
 ): NotificationMessage {
   const monitor = event.labels.monitor
   return {
@@ -143,6 +148,7 @@ export function messageForAlert(
     ...(publicUrl && monitor
       ? { url: `${publicUrl.replace(/\/$/, '')}/monitors/${encodeURIComponent(monitor)}` }
       : {}),
+    ...(actions.length > 0 ? { actions: [...actions] } : {}),
   }
 }
 
@@ -284,11 +290,24 @@ export async function recordTransition(
     return { monitor, transition, alert, notified: [] }
   }
   const channels = monitor.channels ?? options.defaultChannels
+  const { links } = options
+  const linked =
+    links && stored && channels.length > 0
+      ? await currentIncidentOfAlert(trx, stored.id)
+      : undefined
   await enqueueNotifications(
     trx,
     channels.map((channelSlug) => ({
       channelSlug,
-      message: messageForAlert(alert, channelSlug, options.publicUrl),
+      message: messageForAlert(
+        alert,
+        channelSlug,
+        options.publicUrl,
+        // Nobody in particular is paged in a channel: the action is recorded as the channel's.
+        links && linked
+          ? incidentActions(links, linked, `channel:${channelSlug}`, options.now)
+          : [],
+      ),
     })),
     options.now,
   )

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino'
+import type { AckLinkSettings } from '../services/ack-links.js'
 import {
   parseMonitorSpec,
   runCheck,
@@ -52,6 +53,8 @@ export interface SchedulerOptions {
   flushIntervalMs?: number
   defaultChannels: () => readonly string[]
   publicUrl?: string
+  /** Signs acknowledge/resolve links into monitor notifications of open incidents. */
+  links?: AckLinkSettings
   onCheck?: (observation: CheckObservation) => void
   onTransitions?: (transitions: RecordedTransition[]) => void
   /** The probe runner; tests and benchmarks use the real one. */
@@ -163,6 +166,7 @@ export class Scheduler {
         const transitions = await recordOutcomes(this.options.db, batch, {
           defaultChannels: this.options.defaultChannels(),
           ...(this.options.publicUrl ? { publicUrl: this.options.publicUrl } : {}),
+          ...(this.options.links ? { links: this.options.links } : {}),
           now: this.options.clock.now(),
         })
         if (transitions.length > 0) this.options.onTransitions?.(transitions)

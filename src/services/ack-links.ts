@@ -1,5 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import { open, readFile } from 'node:fs/promises'
+import type { NotificationAction } from '../channels/channel.js'
 import {
   base64UrlDecode,
   base64UrlEncode,
@@ -47,6 +48,44 @@ export function verifyForPurpose(
 export function signAckLink(claims: AckLinkClaims, key: Uint8Array): string {
   const payload = encodeAckLinkPayload(claims)
   return `${ackLinkPrefix}${payload}.${signForPurpose(key, 'ack-link', payload)}`
+}
+
+/** Where one-click links point, and how they are signed. */
+export interface AckLinkSettings {
+  /** Keel's external URL (`server.publicUrl`). */
+  publicUrl: string
+  /** The key one-click links are signed with. */
+  key: Uint8Array
+  /** How long a one-click link works (default 24 h). */
+  ttlMs?: number
+}
+
+const defaultAckLinkTtlMs = 24 * 3_600_000
+
+/**
+ * The signed one-click actions of an open incident, recorded as `user`'s when followed: acknowledge
+ * while it is triggered, and resolve. A resolved incident gets none.
+ */
+export function incidentActions(
+  links: AckLinkSettings,
+  incident: { id: number; status: string },
+  user: string,
+  now: number,
+): NotificationAction[] {
+  if (incident.status === 'resolved') return []
+  const expiresAt = now + (links.ttlMs ?? defaultAckLinkTtlMs)
+  const base = links.publicUrl.replace(/\/+$/, '')
+  const actions: NotificationAction[] = []
+  if (incident.status === 'triggered') {
+    const path = signAckLink({ incidentId: incident.id, user, action: 'ack', expiresAt }, links.key)
+    actions.push({ kind: 'acknowledge', label: 'Acknowledge', url: `${base}${path}` })
+  }
+  const path = signAckLink(
+    { incidentId: incident.id, user, action: 'resolve', expiresAt },
+    links.key,
+  )
+  actions.push({ kind: 'resolve', label: 'Resolve', url: `${base}${path}` })
+  return actions
 }
 
 /** A link that checked out, or why not, with a message for the person who followed it. */

@@ -1,0 +1,187 @@
+import pino from 'pino'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { storeKinds } from '../../test/helpers/stores.js'
+import { buildApi } from '../api/server.js'
+import { createMetrics } from '../api/metrics.js'
+import type { NotificationMessage } from '../channels/channel.js'
+import { parseMonitorSpec } from '../checks/registry.js'
+import { fingerprint, type AlertEvent } from '../core/alerts/index.js'
+import type { CheckStatus } from '../core/checks/index.js'
+import { executeApply } from '../services/apply.js'
+import type { Store } from '../store/dialect.js'
+import { getIncident, listIncidents } from '../store/incidents.js'
+import { getMonitor, insertMonitor } from '../store/monitors.js'
+import { listAlertGroups } from '../store/noise.js'
+import { listNotifications } from '../store/notifications.js'
+import { processAlertEvents } from './alert-pipeline.js'
+import { flushAlertGroup } from './noise.js'
+import { recordOutcomes } from './recorder.js'
+import { recordedMonitor } from './scheduler.js'
+
+const t0 = Date.UTC(2026, 4, 4, 8, 0, 0)
+const minute = 60_000
+const publicUrl = 'https://keel.example.org'
+const key = new Uint8Array(32).fill(7)
+const links = { publicUrl, key, ttlMs: 60 * minute }
+
+const dbDown = { alertname: 'DbDown', service: 'db-main', severity: 'critical' }
+
+for (const kind of storeKinds) {
+  describe.skipIf(kind.skipReason !== undefined)(
+    `one-click links in channel messages on ${kind.name}`,
+    () => {
+      let store: Store
+      let cleanup: () => Promise<void>
+      let now = t0
+      const clock = { now: () => now }
+
+      beforeEach(async () => {
+        now = t0
+        const created = await kind.create()
+        store = created.store
+        cleanup = created.cleanup
+        await executeApply(
+          { db: store.db, clock, actor: { name: 'test', role: 'admin' } },
+          {
+            monitors: {},
+            channels: { 'ops-chat': { type: 'webhook', url: 'http://127.0.0.1:9/ops' } },
+            sources: { monitors: {}, channels: { 'ops-chat': 'keel.yaml' } },
+            settings: { defaultChannels: [] },
+            alerting: {
+              receivers: { ops: { channels: ['ops-chat'] } },
+              route: { receiver: 'ops', groupBy: ['service'], groupWait: '30s' },
+            },
+          },
+        )
+      })
+      afterEach(async () => cleanup())
+
+      const messages = async () =>
+        (await listNotifications(store.db, { limit: 100 })).map(
+          (n) => n.message as NotificationMessage,
+        )
+
+      /** Follows a link as a person would (confirmation page, then the form post) on the real API. */
+      async function follow(url: string) {
+        const app = await buildApi({
+          db: store.db,
+          clock,
+          log: pino({ level: 'silent' }),
+          metrics: createMetrics(),
+          secretKey: key,
+        })
+        try {
+          const path = url.slice(publicUrl.length)
+          expect((await app.inject({ method: 'GET', url: path })).statusCode).toBe(200)
+          return await app.inject({ method: 'POST', url: path })
+        } finally {
+          await app.close()
+        }
+      }
+
+      const fire = (at: number): AlertEvent => ({
+        fingerprint: fingerprint(dbDown),
+        status: 'firing',
+        labels: dbDown,
+        annotations: { summary: 'db-main is down' },
+        source: 'alertmanager',
+        at,
+      })
+
+      async function flush(at: number, options: { publicUrl?: string; links?: typeof links } = {}) {
+        now = at
+        for (const group of await listAlertGroups(store.db)) {
+          if (group.nextFlushAt <= at) await flushAlertGroup(store.db, group.key, at, options)
+        }
+      }
+
+      it('a group flush carries signed acknowledge and resolve links of the incident', async () => {
+        await store.db
+          .transaction()
+          .execute((trx) => processAlertEvents(trx, [fire(t0)], { now: t0 }))
+        const [incident] = await listIncidents(store.db, {})
+        await flush(t0 + minute, { publicUrl, links })
+        const [message] = await messages()
+        expect(message?.actions?.map((a) => a.kind)).toEqual(['acknowledge', 'resolve'])
+
+        const ack = message!.actions![0]!.url
+        expect(ack.startsWith(`${publicUrl}/a/`)).toBe(true)
+        now = t0 + 2 * minute
+        const response = await follow(ack)
+        expect(response.statusCode).toBe(200)
+        expect(await getIncident(store.db, incident!.id)).toMatchObject({
+          status: 'acknowledged',
+          acknowledgedAt: t0 + 2 * minute,
+        })
+      })
+
+      it('a group flush has no links without link settings', async () => {
+        await store.db
+          .transaction()
+          .execute((trx) => processAlertEvents(trx, [fire(t0)], { now: t0 }))
+        await flush(t0 + minute, { publicUrl })
+        const [message] = await messages()
+        expect(message?.title).toMatch(/FIRING/)
+        expect(message?.actions).toBeUndefined()
+      })
+
+      it("a monitor's notification links to its incident, and a recovery with no open incident has none", async () => {
+        await insertMonitor(
+          store.db,
+          {
+            slug: 'db',
+            type: 'http',
+            spec: {
+              type: 'http',
+              url: 'http://127.0.0.1:1/',
+              retries: 0,
+              labels: { service: 'db' },
+              channels: ['ops-chat'],
+            },
+            source: 'api',
+            paused: false,
+          },
+          t0,
+          t0,
+        )
+        const check = async (at: number, status: CheckStatus, withLinks: boolean) => {
+          now = at
+          const row = (await getMonitor(store.db, 'db'))!
+          const parsed = parseMonitorSpec(row.spec)
+          if (!parsed.ok) throw new Error('bad spec')
+          const monitor = recordedMonitor(row, parsed.spec)
+          await recordOutcomes(
+            store.db,
+            [
+              {
+                monitor,
+                outcome: { status, latencyMs: 1, message: status },
+                checkedAt: at,
+                nextDueAt: at + minute,
+              },
+            ],
+            { defaultChannels: [], publicUrl, now: at, ...(withLinks ? { links } : {}) },
+          )
+        }
+        await check(t0, 'down', true)
+        const [incident] = await listIncidents(store.db, {})
+        const down = (await messages()).find(
+          (m) => m.status === 'firing' && !m.title.startsWith('['),
+        )
+        expect(down?.actions?.map((a) => a.kind)).toEqual(['acknowledge', 'resolve'])
+
+        const resolve = down!.actions!.find((a) => a.kind === 'resolve')!.url
+        now = t0 + minute
+        expect((await follow(resolve)).statusCode).toBe(200)
+        expect((await getIncident(store.db, incident!.id))?.status).toBe('resolved')
+
+        await check(t0 + 2 * minute, 'up', true)
+        const up = (await messages()).find(
+          (m) => m.status === 'resolved' && !m.title.startsWith('['),
+        )
+        expect(up).toBeDefined()
+        expect(up?.actions).toBeUndefined()
+      })
+    },
+  )
+}
