@@ -92,6 +92,36 @@ describe('keel runbook on the command line', () => {
     }
   }, 120_000)
 
+  it('warns about runbook entities the catalog does not know, and matches kind:id to the plain id', async () => {
+    const cataloged = mkdtempSync(join(tmpdir(), 'keel-runbook-catalog-'))
+    try {
+      mkdirSync(join(cataloged, 'runbooks'))
+      writeFileSync(
+        join(cataloged, 'runbooks', 'drill.md'),
+        check.replace(
+          'roles: [sysadmin]',
+          'roles: [sysadmin]\nentities: [database:db-main, db-mian]',
+        ),
+      )
+      writeFileSync(
+        join(cataloged, 'keel.yaml'),
+        'store: { driver: sqlite, path: keel.db }\nrunbooks: { paths: [runbooks/] }\n' +
+          'catalog: { entities: { db-main: { kind: database } } }\n',
+      )
+      const validate = await run(['validate'], cataloged)
+      expect(validate.code, validate.stderr).toBe(0)
+      expect(validate.stdout).toContain(
+        'warning: runbook drill: entities: db-mian: no catalog entity has the id db-mian',
+      )
+      expect(validate.stdout).not.toContain('entities: database:db-main')
+      const list = await run(['runbook', 'list', '--entity', 'db-main'], cataloged)
+      expect(list.code, list.stderr).toBe(0)
+      expect(list.stdout).toContain('drill')
+    } finally {
+      rmSync(cataloged, { recursive: true, force: true })
+    }
+  }, 120_000)
+
   it('lists and shows runbooks', async () => {
     const list = await run(['runbook', 'list', '--label', 'alertname=Check'], dir)
     expect(list.code).toBe(0)

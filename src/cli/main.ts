@@ -7,6 +7,7 @@ import { formatIssues, loadConfig } from '../config/load.js'
 import { keelConfigJsonSchema } from '../config/schema.js'
 import { KeelError, InputError, NotFoundError } from '../core/errors.js'
 import { formatDuration, parseDuration } from '../core/time.js'
+import { unknownRunbookEntities } from '../core/runbooks/index.js'
 import { loadRunbooks } from '../runbooks/load.js'
 import { openStore } from '../store/dialect.js'
 import { getMonitor, listMonitors } from '../store/monitors.js'
@@ -200,6 +201,13 @@ function buildProgram(): Command {
         `${path} is valid: ${Object.keys(monitors).length} monitors, ${Object.keys(channels).length} channels${runbooks}`,
       )
       for (const warning of loaded.catalog?.warnings ?? []) out(`warning: ${warning}`)
+      // Only with a catalog: without one, runbook entities have nothing to be checked against.
+      const entities = loaded.catalog?.entities ?? {}
+      if (Object.keys(entities).length > 0) {
+        for (const warning of unknownRunbookEntities(library.runbooks, entities)) {
+          out(`warning: ${warning}`)
+        }
+      }
     })
 
   program

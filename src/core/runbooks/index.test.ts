@@ -32,6 +32,7 @@ describe('the runbooks domain index', () => {
         "startRun",
         "stepGraphIssues",
         "stepSuccessors",
+        "unknownRunbookEntities",
       ]
     `)
   })

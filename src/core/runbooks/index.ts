@@ -7,7 +7,12 @@ export {
   type Permission,
   type RunbookActor,
 } from './access.js'
-export { filterRunbooks, runbookAnswersAlert, type RunbookFilter } from './match.js'
+export {
+  filterRunbooks,
+  runbookAnswersAlert,
+  unknownRunbookEntities,
+  type RunbookFilter,
+} from './match.js'
 export {
   frontMatterSchema,
   isAutomaticStep,

@@ -53,3 +53,32 @@ export function filterRunbooks<T extends Pick<Runbook, 'name' | 'roles' | 'entit
     .filter((r) => filter.labels === undefined || runbookAnswersAlert(r, filter.labels))
     .sort((a, b) => a.name.localeCompare(b.name))
 }
+
+/**
+ * Warnings for runbook `entities` entries the catalog does not know: a `kind:id` whose id is no
+ * entity (or one of another kind), or a plain value that is neither an entity id nor a kind. Such
+ * a runbook never shows up for the entity it was written for.
+ */
+export function unknownRunbookEntities(
+  runbooks: readonly Pick<Runbook, 'name' | 'entities'>[],
+  catalog: Readonly<Record<string, { kind: string }>>,
+): string[] {
+  const kinds = new Set(Object.values(catalog).map((entity) => entity.kind))
+  const warnings: string[] = []
+  for (const runbook of runbooks) {
+    for (const entry of runbook.entities) {
+      const at = entry.indexOf(':')
+      const id = at < 0 ? entry : entry.slice(at + 1)
+      const known = catalog[id]
+      if (at < 0 ? known !== undefined || kinds.has(entry) : known?.kind === entry.slice(0, at)) {
+        continue
+      }
+      const fix =
+        known !== undefined
+          ? `entity ${id} is a ${known.kind}: write ${known.kind}:${id} or just ${id}`
+          : `no catalog entity has the id ${id}${at < 0 ? ' or the kind ' + entry : ''}; fix the name or add the entity to catalog.entities`
+      warnings.push(`runbook ${runbook.name}: entities: ${entry}: ${fix}`)
+    }
+  }
+  return warnings
+}

@@ -6,7 +6,7 @@ import {
   runPermission,
   type RunbookActor,
 } from './access.js'
-import { filterRunbooks } from './match.js'
+import { filterRunbooks, unknownRunbookEntities } from './match.js'
 import type { Runbook } from './model.js'
 import { resolveParameters } from './parameters.js'
 import { parseRunbook } from './parse-runbook.js'
@@ -254,6 +254,25 @@ describe('runbooks match entities written as kind:id, plain id or plain kind', (
   ])('$entity (kind $entityKind) selects $names', ({ entity, entityKind, names }) => {
     const filter = { entity, ...(entityKind ? { entityKind } : {}) }
     expect(filterRunbooks(books, filter).map((r) => r.name)).toEqual(names)
+  })
+})
+
+describe('unknownRunbookEntities', () => {
+  const catalog = { 'db-main': { kind: 'database' }, 'shop-host': { kind: 'host' } }
+  it.each([
+    { entry: 'database:db-main', warning: undefined },
+    { entry: 'db-main', warning: undefined },
+    { entry: 'host', warning: undefined },
+    {
+      entry: 'service:db-main',
+      warning: 'runbook rb: entities: service:db-main: entity db-main is a database',
+    },
+    { entry: 'database:db-mian', warning: 'no catalog entity has the id db-mian;' },
+    { entry: 'cache', warning: 'no catalog entity has the id cache or the kind cache' },
+  ])('$entry warns $warning', ({ entry, warning }) => {
+    const warnings = unknownRunbookEntities([{ name: 'rb', entities: [entry] }], catalog)
+    if (warning === undefined) expect(warnings).toEqual([])
+    else expect(warnings).toEqual([expect.stringContaining(warning)])
   })
 })
 
