@@ -13,7 +13,7 @@ describe.each(apiStoreKinds)('/api/v1/integrations on $name', ({ kind }) => {
     return h.app.inject({
       method: 'POST',
       url: '/api/v1/integrations',
-      headers: h.as('operator'),
+      headers: h.as('admin'),
       payload: body,
     })
   }
@@ -69,6 +69,30 @@ describe.each(apiStoreKinds)('/api/v1/integrations on $name', ({ kind }) => {
   })
 
   it.skipIf(kind.skipReason)(
+    'lets operators read integrations but only admins manage them',
+    async () => {
+      const created = await h.app.inject({
+        method: 'POST',
+        url: '/api/v1/integrations',
+        headers: h.as('operator'),
+        payload: { id: 'by-operator', kind: 'generic' },
+      })
+      expect(created.statusCode).toBe(403)
+      expect(created.json().error.message).toContain('needs admin')
+      for (const request of [
+        { method: 'PATCH' as const, url: '/api/v1/integrations/zabbix', payload: { name: 'x' } },
+        { method: 'POST' as const, url: '/api/v1/integrations/zabbix/rotate-key' },
+        { method: 'DELETE' as const, url: '/api/v1/integrations/zabbix' },
+      ]) {
+        const response = await h.app.inject({ ...request, headers: h.as('operator') })
+        expect(response.statusCode).toBe(403)
+      }
+      const list = await h.app.inject({ url: '/api/v1/integrations', headers: h.as('operator') })
+      expect(list.statusCode).toBe(200)
+    },
+  )
+
+  it.skipIf(kind.skipReason)(
     'refuses bad input with 400 naming the field, and a duplicate with 409',
     async () => {
       const badId = await create({ id: 'Not A Slug', kind: 'generic' })
@@ -100,7 +124,7 @@ describe.each(apiStoreKinds)('/api/v1/integrations on $name', ({ kind }) => {
     const off = await h.app.inject({
       method: 'PATCH',
       url: '/api/v1/integrations/scripts',
-      headers: h.as('operator'),
+      headers: h.as('admin'),
       payload: { disabled: true, labels: { owner: 'ops' } },
     })
     expect(off.json()).toMatchObject({ disabled: true, labels: { owner: 'ops' } })
@@ -108,14 +132,14 @@ describe.each(apiStoreKinds)('/api/v1/integrations on $name', ({ kind }) => {
     await h.app.inject({
       method: 'PATCH',
       url: '/api/v1/integrations/scripts',
-      headers: h.as('operator'),
+      headers: h.as('admin'),
       payload: { disabled: false },
     })
 
     const rotated = await h.app.inject({
       method: 'POST',
       url: '/api/v1/integrations/scripts/rotate-key',
-      headers: h.as('operator'),
+      headers: h.as('admin'),
     })
     expect(rotated.statusCode).toBe(200)
     expect(rotated.json().key).not.toBe(created.key)
@@ -145,7 +169,7 @@ describe.each(apiStoreKinds)('/api/v1/integrations on $name', ({ kind }) => {
     const deleted = await h.app.inject({
       method: 'DELETE',
       url: '/api/v1/integrations/scripts',
-      headers: h.as('operator'),
+      headers: h.as('admin'),
     })
     expect(deleted.statusCode).toBe(204)
     expect((await send(rotated.json().key, 'Five')).statusCode).toBe(401)
@@ -155,7 +179,7 @@ describe.each(apiStoreKinds)('/api/v1/integrations on $name', ({ kind }) => {
       { method: 'GET' as const, url: '/api/v1/integrations/scripts/events' },
       { method: 'POST' as const, url: '/api/v1/integrations/scripts/rotate-key' },
     ]) {
-      const response = await h.app.inject({ ...request, headers: h.as('operator') })
+      const response = await h.app.inject({ ...request, headers: h.as('admin') })
       expect(response.statusCode).toBe(404)
       expect(response.json().error.message).toBe('integration scripts does not exist')
     }

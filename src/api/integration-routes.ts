@@ -79,7 +79,7 @@ export async function integrationRoutes(app: FastifyInstance, options: { deps: A
   app.post(
     '/integrations',
     {
-      config: { role: 'operator' },
+      config: { role: 'admin' },
       schema: {
         summary: 'Create an integration (an ingest endpoint with its own key)',
         tags,
@@ -136,7 +136,7 @@ export async function integrationRoutes(app: FastifyInstance, options: { deps: A
   app.patch<{ Params: { id: string } }>(
     '/integrations/:id',
     {
-      config: { role: 'operator' },
+      config: { role: 'admin' },
       schema: {
         summary: 'Rename, relabel, disable or enable an integration',
         tags,
@@ -159,7 +159,7 @@ export async function integrationRoutes(app: FastifyInstance, options: { deps: A
   app.post<{ Params: { id: string } }>(
     '/integrations/:id/rotate-key',
     {
-      config: { role: 'operator' },
+      config: { role: 'admin' },
       schema: {
         summary: 'Give an integration a new key; the old one stops working at once',
         tags,
@@ -179,7 +179,7 @@ export async function integrationRoutes(app: FastifyInstance, options: { deps: A
   app.delete<{ Params: { id: string } }>(
     '/integrations/:id',
     {
-      config: { role: 'operator' },
+      config: { role: 'admin' },
       schema: {
         summary: 'Delete an integration and its inbox (its alerts stay)',
         tags,
