@@ -206,19 +206,34 @@ function errorMessages(body: unknown): { paths: string[]; messages: string[] } {
   return { paths: [], messages: pd.errors ?? [] }
 }
 
+async function storedEvents(h: ApiHarness): Promise<number> {
+  const row = await h.store.db
+    .selectFrom('ingest_events')
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    .executeTakeFirstOrThrow()
+  return Number(row.n)
+}
+
 /**
  * Sends `runs` fuzzed bodies through fastify to `url`: none may answer 5xx, and every 400 must
- * carry messages that name a field (Keel's details have paths the messages start with).
+ * carry messages that name a field (Keel's details have paths the messages start with). Nothing
+ * accepted may be lost: a request that is not answered 2xx stores no ingest event, and one that
+ * is stores exactly as many as `acceptedEvents` reads from its answer, when given.
  */
 export async function fuzzHttp(
   h: ApiHarness,
-  request: { url: string; headers?: Record<string, string> },
+  request: {
+    url: string
+    headers?: Record<string, string>
+    acceptedEvents?: (body: unknown) => number
+  },
   bodies: fc.Arbitrary<string>,
   runs = httpFuzzRuns,
 ): Promise<Record<number, number>> {
   const statuses: Record<number, number> = {}
   await fc.assert(
     fc.asyncProperty(bodies, contentTypes, async (payload, contentType) => {
+      const before = await storedEvents(h)
       // PagerDuty's limit refills with time: keep the fuzz under it.
       h.clock.advance(1_000)
       const response = await h.app.inject({
@@ -232,6 +247,13 @@ export async function fuzzHttp(
       })
       statuses[response.statusCode] = (statuses[response.statusCode] ?? 0) + 1
       expect(response.statusCode, response.body).toBeLessThan(500)
+      const stored = (await storedEvents(h)) - before
+      if (response.statusCode < 200 || response.statusCode >= 300) {
+        expect(stored, `a ${response.statusCode} stored events: ${response.body}`).toBe(0)
+      } else if (request.acceptedEvents !== undefined) {
+        const accepted = request.acceptedEvents(response.json())
+        expect(stored, `accepted ${accepted} events: ${response.body}`).toBe(accepted)
+      }
       if (response.statusCode >= 400) {
         const { paths, messages } = errorMessages(response.json())
         expect(messages.length, response.body).toBeGreaterThan(0)
