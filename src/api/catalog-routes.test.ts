@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { fingerprint } from '../core/alerts/index.js'
+import { processAlertEvents } from '../engine/alert-pipeline.js'
 import { upsertEntity } from '../store/catalog.js'
 import { insertMonitor } from '../store/monitors.js'
 import { apiStoreKinds, startApiHarness, type ApiHarness } from './api-harness.js'
@@ -118,6 +120,44 @@ describe.each(apiStoreKinds)('/api/v1/catalog on $name', ({ kind }) => {
         dependencies: [{ id: 'db-host-1', health: 'unknown' }],
         dependents: [{ id: 'api', health: 'degraded' }],
       })
+    },
+  )
+
+  it.skipIf(kind.skipReason)(
+    'shows the open incidents and firing alerts that name an entity',
+    async () => {
+      const now = h.clock.now()
+      const alert = (labels: Record<string, string>) => ({
+        fingerprint: fingerprint(labels),
+        status: 'firing' as const,
+        labels,
+        annotations: { summary: `${labels.alertname} on ${labels.entity ?? labels.service}` },
+        source: 'test',
+        at: now,
+      })
+      await h.store.db
+        .transaction()
+        .execute((trx) =>
+          processAlertEvents(
+            trx,
+            [
+              alert({ alertname: 'Latency', entity: 'web', service: 'storefront' }),
+              alert({ alertname: 'Errors', service: 'web' }),
+              alert({ alertname: 'Other', service: 'billing' }),
+            ],
+            { now },
+          ),
+        )
+      const detail = (await get('/api/v1/catalog/web')).json()
+      expect(detail.firingAlerts.map((a: { summary: string }) => a.summary).sort()).toEqual([
+        'Errors on web',
+        'Latency on web',
+      ])
+      expect(detail.openIncidents.map((i: { title: string }) => i.title).sort()).toEqual([
+        'Errors on web',
+        'Latency on web',
+      ])
+      expect(detail.openIncidents[0]).toMatchObject({ status: 'triggered' })
     },
   )
 

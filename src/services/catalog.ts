@@ -28,6 +28,7 @@ import {
   type StoredEntity,
 } from '../store/catalog.js'
 import type { Executor } from '../store/dialect.js'
+import { getIncident, listOpenIncidentLabels } from '../store/incidents.js'
 import { listMonitors } from '../store/monitors.js'
 import { requireTeamAccess } from './auth.js'
 import type { ServiceContext } from './context.js'
@@ -55,6 +56,10 @@ export interface EntityDetail extends EntityView {
   dependencies: { id: string; name: string; kind: string; health: EntityHealth }[]
   /** The entities that depend directly on this one, with their health. */
   dependents: { id: string; name: string; kind: string; health: EntityHealth }[]
+  /** Open incidents one of whose alerts names this entity (`entity=`, else `service=`), newest first. */
+  openIncidents: { id: number; title: string; status: string; severity: string }[]
+  /** Firing alerts that name this entity, oldest first. */
+  firingAlerts: { fingerprint: string; summary: string; startsAt: number }[]
 }
 
 /** One entity affected when another is down. */
@@ -151,7 +156,42 @@ export async function getCatalogEntity(
     monitors: snap.monitors.filter((m) => m.entity === id).map(({ entity: _entity, ...m }) => m),
     dependencies: (snap.graph.dependencies.get(id) ?? []).map(brief),
     dependents: (snap.graph.dependents.get(id) ?? []).map(brief),
+    openIncidents: await openIncidentsOf(ctx.db, id),
+    firingAlerts: (await listAlerts(ctx.db, { status: 'firing', limit: 100_000 }))
+      .filter((alert) => entityOfLabels(alert.labels) === id)
+      .map((alert) => ({
+        fingerprint: alert.fingerprint,
+        summary:
+          alert.annotations.summary ?? alert.labels.alertname ?? `alert ${alert.fingerprint}`,
+        startsAt: alert.startsAt,
+      }))
+      .sort((a, b) => a.startsAt - b.startsAt),
   }
+}
+
+/** The open incidents whose alerts name `id`, read the way dependency grouping reads them. */
+async function openIncidentsOf(db: Executor, id: string): Promise<EntityDetail['openIncidents']> {
+  const ids = (await listOpenIncidentLabels(db))
+    .filter((incident) =>
+      incident.alertLabels.length > 0
+        ? incident.alertLabels.some((labels) => entityOfLabels(labels) === id)
+        : incident.service === id,
+    )
+    .map((incident) => incident.id)
+    .reverse()
+  const found = await Promise.all(ids.map((incidentId) => getIncident(db, incidentId)))
+  return found.flatMap((incident) =>
+    incident
+      ? [
+          {
+            id: incident.id,
+            title: incident.title,
+            status: incident.status,
+            severity: incident.severity,
+          },
+        ]
+      : [],
+  )
 }
 
 /** What is affected if `id` is down: every transitive dependent, nearest first, with its path. */
