@@ -17,6 +17,8 @@ interface EntityDetail extends CatalogEntity {
   monitors: { id: string; name: string; type: string; state: MonitorState; lastMessage?: string }[]
   dependencies: Neighbour[]
   dependents: Neighbour[]
+  openIncidents: { id: number; title: string; status: string; severity: string }[]
+  firingAlerts: { fingerprint: string; summary: string; startsAt: number }[]
 }
 
 interface Impact {
@@ -181,6 +183,35 @@ export function EntityPage(props: { id: string; store: MonitorStore; search: URL
                   {m.lastMessage && m.state !== 'up' ? (
                     <span className="muted entity-message"> {m.lastMessage}</span>
                   ) : null}
+                </li>
+              ))}
+            </ul>
+          )}
+        </section>
+        <section className="card" aria-labelledby="trouble-title" data-testid="entity-trouble">
+          <div className="card-head">
+            <h2 id="trouble-title">Open incidents and firing alerts</h2>
+          </div>
+          {e.openIncidents.length === 0 && e.firingAlerts.length === 0 ? (
+            <p className="muted">Nothing open or firing names {e.id}.</p>
+          ) : (
+            <ul className="entity-list">
+              {e.openIncidents.map((i) => (
+                <li key={`incident-${i.id}`} data-incident={i.id}>
+                  <Link href={`/incidents/${i.id}`}>
+                    #{i.id} {i.title}
+                  </Link>{' '}
+                  <span className="muted">
+                    {i.status} · {i.severity}
+                  </span>
+                </li>
+              ))}
+              {e.firingAlerts.map((a) => (
+                <li key={`alert-${a.fingerprint}`} data-alert={a.fingerprint}>
+                  {a.summary}{' '}
+                  <span className="muted">
+                    firing since {new Date(a.startsAt).toLocaleString()}
+                  </span>
                 </li>
               ))}
             </ul>
