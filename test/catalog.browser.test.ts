@@ -135,6 +135,10 @@ describe.skipIf(!haveChromium)('the catalog pages in Chromium', () => {
       timeout: 20_000,
     })
     await page.locator('[data-count="down"] .count-n', { hasText: '2' }).waitFor()
+    // The database's monitor alert opened an incident, which its page lists with the alert.
+    const trouble = page.getByTestId('entity-trouble')
+    await trouble.locator('[data-incident]').first().waitFor({ timeout: 20_000 })
+    await trouble.locator('[data-alert]').first().waitFor({ timeout: 20_000 })
     // The diagram is re-read after the change: its URL carries a new version.
     await expect.poll(() => diagram.getAttribute('src'), { timeout: 15_000 }).not.toMatch(/&v=0$/)
     await expect
