@@ -8,7 +8,7 @@ const runs = Number(process.env.FUZZ_API_RUNS ?? 150)
 
 interface FuzzedRoute {
   name: string
-  method: 'POST' | 'PUT'
+  method: 'POST' | 'PUT' | 'PATCH'
   url: string
   seeds: unknown[]
 }
@@ -36,11 +36,82 @@ const routes: FuzzedRoute[] = [
     url: '/api/v1/tokens',
     seeds: [{ name: 'ci', role: 'viewer', expiresAt: '2030-01-01T00:00:00Z' }],
   },
-  {
-    name: 'incident note',
+  ...(
+    [
+      ['note', [{ text: 'restarted the primary' }, { text: 'status page updated', public: true }]],
+      ['ack', [{}, { comment: 'looking' }]],
+      ['resolve', [{}, { comment: 'fixed' }]],
+      ['reopen', [{}]],
+      ['severity', [{ severity: 'critical' }, { severity: 'warning' }]],
+      ['roles', [{ commander: 'ann' }, { scribe: 'ann', communications: 'ann' }]],
+      ['reassign', [{ assignee: 'ann' }]],
+    ] as const
+  ).map(([action, seeds]): FuzzedRoute => ({
+    name: `incident ${action}`,
     method: 'POST',
-    url: '/api/v1/incidents/1/notes',
-    seeds: [{ text: 'restarted the primary' }],
+    // Replaced by the incident the harness opens, so valid bodies get past the 404.
+    url: `/api/v1/incidents/:incident/${action === 'note' ? 'notes' : action}`,
+    seeds: [...seeds],
+  })),
+  {
+    name: 'silence create',
+    method: 'POST',
+    url: '/api/v1/silences',
+    seeds: [{ matchers: ['service="files"'], duration: '1h', comment: 'swap disk' }],
+  },
+  {
+    name: 'maintenance create',
+    method: 'POST',
+    url: '/api/v1/maintenance',
+    seeds: [
+      {
+        id: 'db-upgrade',
+        title: 'PostgreSQL 17 upgrade',
+        matchers: 'service="db-main"',
+        timeZone: 'Europe/Berlin',
+        oneOff: { start: '2024-05-02T22:00', end: '2024-05-03T01:00' },
+        public: true,
+      },
+    ],
+  },
+  {
+    name: 'user create',
+    method: 'POST',
+    url: '/api/v1/users',
+    seeds: [
+      { id: 'alice', role: 'operator', name: 'Alice' },
+      { id: 'bo', role: 'viewer' },
+    ],
+  },
+  {
+    name: 'user update',
+    method: 'PATCH',
+    url: '/api/v1/users/fuzz-user',
+    seeds: [{ name: 'Fuzz User', role: 'responder' }, { disabled: true }],
+  },
+  {
+    name: 'integration create',
+    method: 'POST',
+    url: '/api/v1/integrations',
+    seeds: [{ id: 'grafana', kind: 'generic', name: 'Grafana', labels: { team: 'web' } }],
+  },
+  {
+    name: 'integration update',
+    method: 'PATCH',
+    url: '/api/v1/integrations/fuzz-integration',
+    seeds: [{ name: 'Renamed', labels: { team: 'db' } }, { disabled: true }],
+  },
+  {
+    name: 'catalog entity create',
+    method: 'POST',
+    url: '/api/v1/catalog',
+    seeds: [{ id: 'db-main', kind: 'database', name: 'Main database', dependsOn: [] }],
+  },
+  {
+    name: 'catalog entity update',
+    method: 'PUT',
+    url: '/api/v1/catalog/fuzz-entity',
+    seeds: [{ kind: 'service', name: 'Fuzz', dependsOn: ['db-main'] }],
   },
   {
     name: 'session login',
@@ -72,6 +143,7 @@ const bodies = (seeds: unknown[]) =>
 
 describe.each(apiStoreKinds)('API bodies under fuzzing on $name', ({ kind }) => {
   let h: ApiHarness
+  let incidentId = 0
   beforeAll(async () => {
     if (kind.skipReason) return
     h = await startApiHarness(kind)
@@ -82,6 +154,43 @@ describe.each(apiStoreKinds)('API bodies under fuzzing on $name', ({ kind }) => 
       payload: { id: 'fuzz-target', type: 'http', url: 'https://example.org/' },
     })
     expect(created.statusCode).toBe(201)
+    for (const [url, payload] of [
+      ['/api/v1/users', { id: 'fuzz-user', role: 'viewer', name: 'Fuzz' }],
+      ['/api/v1/integrations', { id: 'fuzz-integration', kind: 'generic', name: 'Fuzz' }],
+      ['/api/v1/catalog', { id: 'fuzz-entity', kind: 'service', name: 'Fuzz' }],
+    ] as const) {
+      const made = await h.app.inject({ method: 'POST', url, headers: h.as('admin'), payload })
+      expect(made.statusCode, `${url}: ${made.body}`).toBe(201)
+    }
+    const now = h.clock.now()
+    const incident = await h.store.db
+      .insertInto('incidents')
+      .values({
+        title: 'fuzz target',
+        severity: 'critical',
+        status: 'triggered',
+        assignee: null,
+        roles: '{}',
+        service: null,
+        team: null,
+        group_key: 'fuzz',
+        created_at: now,
+        acknowledged_at: null,
+        resolved_at: null,
+        ack_timeout_ms: null,
+        ack_timeout_at: null,
+        auto_resolve: 0,
+        updated_at: now,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow()
+    incidentId = incident.id
+    const seen = await h.app.inject({
+      method: 'GET',
+      url: `/api/v1/incidents/${incidentId}`,
+      headers: h.as('admin'),
+    })
+    expect(seen.statusCode, seen.body).toBe(200)
   }, 60_000)
   afterAll(async () => h?.close())
 
@@ -89,15 +198,16 @@ describe.each(apiStoreKinds)('API bodies under fuzzing on $name', ({ kind }) => 
     '$name never answers 5xx and every 4xx names the problem',
     async (route) => {
       const bad: string[] = []
+      const url = route.url.replace(':incident', String(incidentId))
       await fc.assert(
         fc.asyncProperty(bodies(route.seeds), async (payload) => {
           const response = await h.app.inject({
             method: route.method,
-            url: route.url,
+            url,
             headers: { ...h.as('admin'), 'content-type': 'application/json' },
             payload,
           })
-          expect(response.statusCode, `${route.method} ${route.url} ${payload}`).toBeLessThan(500)
+          expect(response.statusCode, `${route.method} ${url} ${payload}`).toBeLessThan(500)
           if (response.statusCode >= 400 && !namesTheProblem(response.json())) {
             bad.push(`${response.statusCode} ${response.body} for ${payload}`)
           }
