@@ -49,6 +49,8 @@ export interface ApiDeps {
    * those routes answer 404.
    */
   secretKey?: Uint8Array
+  /** How long one-click links in notifications work (`escalation.ackLinkExpiry`; default 24 h). */
+  ackLinkTtlMs?: number
   /** Called after a write, so the scheduler or dispatcher can pick it up at once. */
   onChange?: (what: 'monitors' | 'channels' | 'alerts') => void
   /** OpenID Connect login (keel.yaml `auth.oidc`); without it the OIDC routes answer 404. */

@@ -254,6 +254,7 @@ export async function startKeel(options: StartKeelOptions): Promise<RunningKeel>
     log,
     metrics,
     secretKey: secret.key,
+    ackLinkTtlMs: config.escalation.ackLinkExpiry,
     ...(config.server.publicUrl ? { publicUrl: config.server.publicUrl } : {}),
     ...oidcSettings(config),
     runbooks: runbookSettings,

@@ -8,6 +8,7 @@ import { parseMonitorSpec } from '../checks/registry.js'
 import { fingerprint, type AlertEvent } from '../core/alerts/index.js'
 import type { CheckStatus } from '../core/checks/index.js'
 import { executeApply } from '../services/apply.js'
+import { recordHeartbeatPing } from '../services/heartbeats.js'
 import type { Store } from '../store/dialect.js'
 import { getIncident, listIncidents } from '../store/incidents.js'
 import { getMonitor, insertMonitor } from '../store/monitors.js'
@@ -181,6 +182,39 @@ for (const kind of storeKinds) {
         )
         expect(up).toBeDefined()
         expect(up?.actions).toBeUndefined()
+      })
+
+      it('a failed heartbeat notifies its channels with links to its incident', async () => {
+        await insertMonitor(
+          store.db,
+          {
+            slug: 'backup',
+            type: 'heartbeat',
+            spec: {
+              type: 'heartbeat',
+              period: '1h',
+              grace: '5m',
+              retries: 0,
+              channels: ['ops-chat'],
+            },
+            source: 'api',
+            paused: false,
+            pingToken: 'backup-token-0123456789',
+          },
+          t0,
+          t0,
+        )
+        const deps = { db: store.db, clock, publicUrl, secretKey: key }
+        await recordHeartbeatPing(deps, 'backup-token-0123456789', { kind: 'fail' })
+        const [incident] = await listIncidents(store.db, {})
+        const down = (await messages()).find(
+          (m) => m.status === 'firing' && !m.title.startsWith('['),
+        )
+        const ack = down?.actions?.find((a) => a.kind === 'acknowledge')
+        expect(ack).toBeDefined()
+        now = t0 + minute
+        expect((await follow(ack!.url)).statusCode).toBe(200)
+        expect((await getIncident(store.db, incident!.id))?.status).toBe('acknowledged')
       })
     },
   )

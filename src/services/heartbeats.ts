@@ -55,7 +55,7 @@ function outcomeForPing(ping: PingInput, latencyMs: number): CheckOutcome | unde
  * latency of the ping that ends it).
  */
 export async function recordHeartbeatPing(
-  deps: { db: Db; clock: Clock; publicUrl?: string },
+  deps: { db: Db; clock: Clock; publicUrl?: string; secretKey?: Uint8Array; ackLinkTtlMs?: number },
   token: string,
   input: PingInput,
 ): Promise<PingResult> {
@@ -98,6 +98,15 @@ export async function recordHeartbeatPing(
         defaultChannels: settings.defaultChannels,
         now,
         ...(deps.publicUrl ? { publicUrl: deps.publicUrl } : {}),
+        ...(deps.publicUrl && deps.secretKey
+          ? {
+              links: {
+                publicUrl: deps.publicUrl,
+                key: deps.secretKey,
+                ...(deps.ackLinkTtlMs !== undefined ? { ttlMs: deps.ackLinkTtlMs } : {}),
+              },
+            }
+          : {}),
       },
     )
     const state = transitions.at(-1)?.transition.to ?? row.runtime.state
