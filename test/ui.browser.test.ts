@@ -6,6 +6,9 @@ import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ensureWebBuild } from '../scripts/ensure-web-build.js'
 import type { RunningKeel } from '../src/cli/start-keel.js'
+import { getMeta, setMeta } from '../src/store/meta.js'
+import { getMonitor } from '../src/store/monitors.js'
+import { upsertRollups } from '../src/store/rollups.js'
 import { listenOnLoopback, type ListeningServer } from './helpers/listen.js'
 import {
   chromiumInstalled,
@@ -26,6 +29,8 @@ const pageWidth = 'document.documentElement.scrollWidth'
 describe.skipIf(!haveChromium)('the operator UI in Chromium', () => {
   let dir: string
   let target: ListeningServer
+  /** The search monitor's own target, stopped to watch the monitor go down. */
+  let searchTarget: ListeningServer
   const broken = new Set<string>()
   let keel: RunningKeel
   let token = ''
@@ -61,13 +66,19 @@ describe.skipIf(!haveChromium)('the operator UI in Chromium', () => {
         }
       }),
     )
+    searchTarget = await listenOnLoopback(
+      createServer((_request, response) => {
+        response.writeHead(200, { 'content-type': 'text/plain' }).end('ok')
+      }),
+    )
     dir = mkdtempSync(join(tmpdir(), 'keel-ui-'))
     const base = `http://127.0.0.1:${target.port}`
-    const monitor = (id: string, name: string, path: string, labels: string) => [
+    const searchBase = `http://127.0.0.1:${searchTarget.port}`
+    const monitor = (id: string, name: string, url: string, labels: string) => [
       `  ${id}:`,
       '    type: http',
       `    name: ${name}`,
-      `    url: ${base}${path}`,
+      `    url: ${url}`,
       '    interval: 1s',
       '    retries: 0',
       `    labels: { ${labels} }`,
@@ -77,9 +88,14 @@ describe.skipIf(!haveChromium)('the operator UI in Chromium', () => {
       [
         'store: { driver: sqlite, path: keel.db }',
         'monitors:',
-        ...monitor('shop-home', 'Shop home page', '/home', 'team: web, service: shop'),
-        ...monitor('shop-api', 'Shop API health', '/api/health', 'team: web, service: shop-api'),
-        ...monitor('search', 'Search', '/search', 'team: search'),
+        ...monitor('shop-home', 'Shop home page', `${base}/home`, 'team: web, service: shop'),
+        ...monitor(
+          'shop-api',
+          'Shop API health',
+          `${base}/api/health`,
+          'team: web, service: shop-api',
+        ),
+        ...monitor('search', 'Search', `${searchBase}/search`, 'team: search'),
       ].join('\n'),
     )
     keel = await startKeelForBrowser(dir, 'ui-test', (t) => (token = t))
@@ -96,6 +112,7 @@ describe.skipIf(!haveChromium)('the operator UI in Chromium', () => {
     await browser?.close()
     await keel?.stop(2_000)
     await target?.close()
+    await searchTarget?.close()
     if (dir) rmSync(dir, { recursive: true, force: true })
   })
 
@@ -123,6 +140,102 @@ describe.skipIf(!haveChromium)('the operator UI in Chromium', () => {
     await saveScreenshot(page, 'overview-light')
   }, 60_000)
 
+  it('shows each monitor’s uptime as 24 hourly bars and the 30-day figure', async () => {
+    // A paused monitor runs no checks, so its figures are exactly the seeded roll-ups.
+    const created = await fetch(`${keel.url}/api/v1/monitors`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        id: 'billing',
+        type: 'http',
+        name: 'Billing',
+        url: `http://127.0.0.1:${target.port}/billing`,
+        paused: true,
+        labels: { team: 'billing' },
+      }),
+    })
+    expect(created.status).toBe(201)
+    const db = keel.store.db
+    const row = await getMonitor(db, 'billing')
+    const hour = 3_600_000
+    const thisHour = Math.floor(Date.now() / hour) * hour
+    // 22 hours of 60 checks: one hour half down, one with a single failure, one without checks.
+    const seeded = Array.from({ length: 23 }, (_, i) => thisHour - (23 - i) * hour)
+      .filter((start) => start !== thisHour - 8 * hour)
+      .map((start) => {
+        const failures = start === thisHour - 5 * hour ? 30 : start === thisHour - 2 * hour ? 1 : 0
+        return {
+          monitorId: row?.id as number,
+          resolution: 'h' as const,
+          bucketStart: start,
+          count: 60,
+          failures,
+          degraded: 0,
+          latencySum: 600,
+          latencyP50: 10,
+          latencyP95: 12,
+          latencyMax: 15,
+        }
+      })
+    await upsertRollups(db, seeded)
+    // The hours up to this one count as rolled up, as after a retention pass.
+    for (const key of ['rollup:h', 'rollup:m']) {
+      if (Number((await getMeta(db, key)) ?? 0) < thisHour) await setMeta(db, key, String(thisHour))
+    }
+
+    await page.goto(`${keel.url}/`)
+    const billing = page.locator('[data-monitor="billing"]')
+    await billing.waitFor({ timeout: 15_000 })
+    const bar = billing.locator('.uptime')
+    // (22 × 60 − 31) / (22 × 60) = 97.65 %, over 24 hours and over 30 days alike.
+    await expect.poll(() => bar.locator('.uptime-percent').textContent()).toBe('97.65%')
+    expect(await bar.getAttribute('aria-label')).toBe(
+      'Uptime: 97.65% over 24 h, 97.65% over 30 days',
+    )
+    const segments = bar.locator('.uptime-hours i')
+    expect(await segments.count()).toBe(24)
+    const classes = await segments.evaluateAll((nodes) => nodes.map((n) => n.className))
+    expect(classes[18]).toBe('u-bad')
+    expect(classes[21]).toBe('u-low')
+    expect(classes[15]).toBe('u-none')
+    expect(classes[23]).toBe('u-none')
+    expect(classes.filter((c) => c === 'u-full')).toHaveLength(20)
+    expect(await segments.nth(18).getAttribute('title')).toContain('50.00% (30 of 60 checks down)')
+    // Live monitors show their current hour.
+    await expect
+      .poll(() => page.locator('[data-monitor="shop-home"] .uptime-percent').textContent())
+      .toBe('100%')
+    await page.mouse.move(0, 0)
+    await saveScreenshot(page, 'overview-uptime-light')
+
+    const phone = await browser.newContext({
+      viewport: { width: 390, height: 844 },
+      deviceScaleFactor: 2,
+      isMobile: true,
+      hasTouch: true,
+      colorScheme: 'dark',
+      storageState: await context.storageState(),
+    })
+    const p = await phone.newPage()
+    watch(phone, p)
+    await p.goto(`${keel.url}/`)
+    await p.locator('[data-monitor="billing"] .uptime-percent').waitFor({ timeout: 15_000 })
+    expect(await p.locator('[data-monitor="billing"] .uptime-percent').textContent()).toBe('97.65%')
+    expect(await p.evaluate(pageWidth)).toBeLessThanOrEqual(390)
+    await saveScreenshot(p, 'overview-uptime-dark-phone')
+    await phone.close()
+
+    const removed = await fetch(`${keel.url}/api/v1/monitors/billing`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${token}` },
+    })
+    expect(removed.status).toBe(204)
+    // The stream reports deletions on its periodic full scan; a fresh read drops it at once.
+    await page.goto(`${keel.url}/`)
+    await page.locator('[data-monitor="shop-home"]').waitFor()
+    expect(await page.locator('[data-monitor="billing"]').count()).toBe(0)
+  }, 60_000)
+
   it('turns a monitor down live, over the event stream, without reloading', async () => {
     await page.evaluate('window.keelNotReloaded = true')
     broken.add('/api/health')
@@ -144,6 +257,19 @@ describe.skipIf(!haveChromium)('the operator UI in Chromium', () => {
     await page.getByRole('button', { name: /^down/i }).click()
     await expect.poll(() => page.locator('[data-monitor]').count()).toBe(1)
     await page.getByRole('button', { name: /^all/i }).click()
+  }, 60_000)
+
+  it('turns a monitor down live when its target server stops, without reloading', async () => {
+    await page.evaluate('window.keelSearchNotReloaded = true')
+    await page.locator('[data-monitor="search"][data-state="up"]').waitFor()
+    await searchTarget.close()
+    const search = page.locator('[data-monitor="search"]')
+    await page.locator('[data-monitor="search"][data-state="down"]').waitFor({ timeout: 15_000 })
+    await expect.poll(() => page.locator('[data-count="down"] .count-n').textContent()).toBe('2')
+    expect(await search.locator('.chip').textContent()).toMatch(/down/i)
+    expect(await page.evaluate('window.keelSearchNotReloaded')).toBe(true)
+    await page.mouse.move(0, 0)
+    await saveScreenshot(page, 'overview-target-stopped-light')
   }, 60_000)
 
   it('reads well dark at phone width', async () => {
@@ -204,6 +330,16 @@ describe.skipIf(!haveChromium)('the operator UI in Chromium', () => {
     const big = await context.newPage()
     watch(context, big)
     const ids = Array.from({ length: 20_000 }, (_, i) => `m-${String(i).padStart(5, '0')}`)
+    const firstHour = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 23 * 3_600_000
+    const uptime = (i: number) => ({
+      hours: Array.from({ length: 24 }, (_, h) => ({
+        start: firstHour + h * 3_600_000,
+        count: 60,
+        failures: (i + h) % 41 === 0 ? 6 : 0,
+      })),
+      last24h: 0.998,
+      last30d: 0.9995,
+    })
     const view = (id: string, i: number) => ({
       id,
       type: i % 3 === 0 ? 'tcp' : 'http',
@@ -220,6 +356,7 @@ describe.skipIf(!haveChromium)('the operator UI in Chromium', () => {
       createdAt: 0,
       updatedAt: 0,
       version: 1,
+      uptime: uptime(i),
     })
     await big.route(
       (url) => url.pathname === '/api/v1/monitors',
@@ -250,6 +387,7 @@ describe.skipIf(!haveChromium)('the operator UI in Chromium', () => {
     const rows = await big.locator('[data-monitor]').count()
     expect(rows).toBeGreaterThan(5)
     expect(rows).toBeLessThan(80)
+    expect(await big.locator('[data-monitor] .uptime-hours i').count()).toBe(rows * 24)
 
     const typed = Date.now()
     await big.keyboard.press('/')

@@ -1,7 +1,10 @@
 import { createServer } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { closedPort, listenOnLoopback, type ListeningServer } from '../../test/helpers/listen.js'
+import { setMeta } from '../store/meta.js'
 import { insertMonitor } from '../store/monitors.js'
+import { insertResults } from '../store/results.js'
+import { upsertRollups, type Rollup } from '../store/rollups.js'
 import { apiStoreKinds, startApiHarness, type ApiHarness } from './api-harness.js'
 
 describe.each(apiStoreKinds)('monitor routes on $name', ({ kind }) => {
@@ -460,4 +463,113 @@ describe.each(apiStoreKinds)('monitor routes on $name', ({ kind }) => {
     expect(badRole.statusCode).toBe(400)
     expect(badRole.json().error.message).toContain('body field role')
   })
+
+  it.skipIf(kind.skipReason)(
+    'lists uptime over 24 hours and 30 days from the roll-ups, counting no check twice',
+    async () => {
+      const db = h.store.db
+      const hour = 3_600_000
+      const day = 24 * hour
+      const today = Date.UTC(2024, 4, 1)
+      h.clock.set(today + 12 * hour + 30 * 60_000)
+      const labels = { suite: 'uptime' }
+      const web = await insertMonitor(
+        db,
+        {
+          slug: 'uptime-web',
+          type: 'tcp',
+          spec: { ...tcp(), labels },
+          source: 'api',
+          paused: false,
+        },
+        h.clock.now(),
+        h.clock.now(),
+      )
+      await insertMonitor(
+        db,
+        {
+          slug: 'uptime-idle',
+          type: 'tcp',
+          spec: { ...tcp(), labels },
+          source: 'api',
+          paused: false,
+        },
+        h.clock.now(),
+        h.clock.now(),
+      )
+      const rollup = (
+        resolution: 'd' | 'h' | 'm',
+        bucketStart: number,
+        count: number,
+        failures: number,
+      ): Rollup => ({
+        monitorId: web.id,
+        resolution,
+        bucketStart,
+        count,
+        failures,
+        degraded: 0,
+        latencySum: count * 10,
+        latencyP50: 10,
+        latencyP95: 10,
+        latencyMax: 10,
+      })
+      await upsertRollups(db, [
+        // Older than 30 days: not counted.
+        rollup('d', today - 40 * day, 500, 500),
+        rollup('d', today - 21 * day, 60, 30),
+        rollup('d', today - day, 60, 0),
+        // Hours of yesterday: the day roll-up counts them for 30 days, only the last 24 h show.
+        rollup('h', today - 14 * hour, 60, 60),
+        rollup('h', today - 4 * hour, 60, 0),
+        rollup('h', today + 3 * hour, 60, 15),
+        // A minute already in an hour roll-up, then minutes after the last rolled hour.
+        rollup('m', today + 11 * hour + 30 * 60_000, 1, 1),
+        rollup('m', today + 12 * hour + 5 * 60_000, 1, 1),
+        rollup('m', today + 12 * hour + 6 * 60_000, 1, 0),
+      ])
+      await setMeta(db, 'rollup:d', String(today))
+      await setMeta(db, 'rollup:h', String(today + 12 * hour))
+      await setMeta(db, 'rollup:m', String(today + 12 * hour + 20 * 60_000))
+      const result = (minute: number, status: 'up' | 'down') => ({
+        monitorId: web.id,
+        checkedAt: today + 12 * hour + minute * 60_000,
+        status,
+        latencyMs: 10,
+        message: '',
+      })
+      // The first is already in a minute roll-up.
+      await insertResults(db, [result(10, 'down'), result(21, 'down'), result(22, 'up')])
+
+      const res = await h.app.inject({
+        url: '/api/v1/monitors?label=suite:uptime&uptime=true',
+        headers: h.as('viewer'),
+      })
+      expect(res.statusCode).toBe(200)
+      const [idle, shown] = res.json().items
+      expect(shown.id).toBe('uptime-web')
+      // 24 h: 60 checks at 20:00 yesterday, 60 at 03:00 and 2 + 2 in the current hour.
+      expect(shown.uptime.last24h).toBeCloseTo(107 / 124, 10)
+      // 30 d: two day roll-ups, then today's hour, minutes and raw results.
+      expect(shown.uptime.last30d).toBeCloseTo(137 / 184, 10)
+      const hours = shown.uptime.hours as { start: number; count: number; failures: number }[]
+      expect(hours).toHaveLength(24)
+      expect(hours[0]?.start).toBe(today - 11 * hour)
+      expect(hours.filter((x) => x.count > 0)).toEqual([
+        { start: today - 4 * hour, count: 60, failures: 0 },
+        { start: today + 3 * hour, count: 60, failures: 15 },
+        { start: today + 12 * hour, count: 4, failures: 2 },
+      ])
+      expect(idle.id).toBe('uptime-idle')
+      expect(idle.uptime.last24h).toBeUndefined()
+      expect(idle.uptime.last30d).toBeUndefined()
+      expect(idle.uptime.hours.every((x: { count: number }) => x.count === 0)).toBe(true)
+
+      const plain = await h.app.inject({
+        url: '/api/v1/monitors?label=suite:uptime',
+        headers: h.as('viewer'),
+      })
+      expect(plain.json().items[1].uptime).toBeUndefined()
+    },
+  )
 })

@@ -52,6 +52,32 @@ export const monitorViewSchema = {
     createdAt: { type: 'integer' },
     updatedAt: { type: 'integer' },
     version: { type: 'integer' },
+    uptime: {
+      type: 'object',
+      description:
+        'Listing with `uptime=true` only. Uptime is the share of checks not down (degraded counts as up); absent when no check ran.',
+      properties: {
+        last24h: { type: 'number', minimum: 0, maximum: 1 },
+        last30d: {
+          type: 'number',
+          minimum: 0,
+          maximum: 1,
+          description: 'The 30 UTC days up to now.',
+        },
+        hours: {
+          type: 'array',
+          description: 'The 24 hours up to now, the current one included, oldest first.',
+          items: {
+            type: 'object',
+            properties: {
+              start: { type: 'integer', description: 'ms since the epoch' },
+              count: { type: 'integer', description: 'Checks in the hour; 0 when none ran.' },
+              failures: { type: 'integer', description: 'Checks that were down.' },
+            },
+          },
+        },
+      },
+    },
   },
 } as const
 
@@ -119,6 +145,7 @@ export async function monitorRoutes(app: FastifyInstance, options: { deps: ApiDe
       label?: string[]
       after?: string
       limit: number
+      uptime?: boolean
     }
   }>(
     '/monitors',
@@ -139,6 +166,12 @@ export async function monitorRoutes(app: FastifyInstance, options: { deps: ApiDe
             },
             after: { type: 'string', description: 'Cursor: the `next` of the previous page.' },
             limit: limitSchema,
+            uptime: {
+              type: 'boolean',
+              default: false,
+              description:
+                'Add each monitor’s `uptime` over the last 24 hours (per hour) and 30 days, from the roll-ups.',
+            },
           },
         },
         response: { 200: pageSchema('A page of monitors ordered by id.', monitorViewSchema) },
@@ -152,6 +185,7 @@ export async function monitorRoutes(app: FastifyInstance, options: { deps: ApiDe
         ...(q.after ? { after: q.after } : {}),
         label: parseLabelFilter(q.label),
         limit: q.limit,
+        ...(q.uptime ? { uptimeAt: deps.clock.now() } : {}),
       })
     },
   )

@@ -18,6 +18,7 @@ import {
   type MonitorFilter,
   type StoredMonitor,
 } from '../store/monitors.js'
+import { listRecentUptime, type RecentUptime } from '../store/uptime.js'
 import { recordTransition } from '../engine/recorder.js'
 import { recordedMonitor } from '../engine/scheduler.js'
 import { requireTeamAccess } from './auth.js'
@@ -47,6 +48,8 @@ export interface MonitorView {
   createdAt: number
   updatedAt: number
   version: number
+  /** Recent uptime, when the list was asked for it. */
+  uptime?: RecentUptime
 }
 
 /** Secret values are replaced by this marker in every view. */
@@ -248,12 +251,17 @@ export async function getMonitorView(
 /** A page of monitor views and the cursor of the next page. */
 export async function listMonitorViews(
   ctx: Pick<ServiceContext, 'db'>,
-  filter: MonitorFilter & { label?: Record<string, string> },
+  filter: MonitorFilter & {
+    label?: Record<string, string>
+    /** When set, each view carries its `uptime` up to this instant. */
+    uptimeAt?: number
+  },
 ): Promise<{ items: MonitorView[]; next?: string }> {
   const limit = Math.min(Math.max(filter.limit ?? 100, 1), 1000)
   const labelFilter =
     filter.label && Object.keys(filter.label).length > 0 ? filter.label : undefined
   const items: MonitorView[] = []
+  const rowIds: number[] = []
   let after = filter.after
   // Label filters are applied after reading; read in pages until the page is full.
   for (;;) {
@@ -268,12 +276,20 @@ export async function listMonitorViews(
         if (!Object.entries(labelFilter).every(([k, v]) => labels[k] === v)) continue
       }
       items.push(monitorView(row))
+      rowIds.push(row.id)
       if (items.length > limit) break
     }
     if (items.length > limit || rows.length <= limit) break
     after = rows[rows.length - 1]?.slug
   }
   const page = items.slice(0, limit)
+  if (filter.uptimeAt !== undefined) {
+    const uptime = await listRecentUptime(ctx.db, rowIds.slice(0, limit), filter.uptimeAt)
+    page.forEach((view, i) => {
+      const recent = uptime.get(rowIds[i] as number)
+      if (recent) view.uptime = recent
+    })
+  }
   return items.length > limit
     ? { items: page, next: page[page.length - 1]?.id as string }
     : { items: page }

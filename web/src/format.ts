@@ -63,3 +63,23 @@ export function targetOf(spec: Record<string, unknown>): string {
   }
   return ''
 }
+
+/** How an uptime ratio is coloured, with the status page's thresholds. */
+export type UptimeLevel = 'none' | 'full' | 'high' | 'low' | 'bad'
+
+/** The colour class of an uptime ratio (undefined: no checks ran). */
+export function uptimeLevel(uptime: number | undefined): UptimeLevel {
+  if (uptime === undefined) return 'none'
+  if (uptime >= 0.999) return 'full'
+  if (uptime >= 0.99) return 'high'
+  if (uptime >= 0.95) return 'low'
+  return 'bad'
+}
+
+/** An uptime ratio as "99.95%", never rounding a failure up to 100; "–" without data. */
+export function uptimePercent(uptime: number | undefined): string {
+  if (uptime === undefined) return '–'
+  // The epsilon undoes binary float error (0.29 * 100 is 28.999…), not a real shortfall.
+  const hundredths = Math.floor(uptime * 10_000 + 1e-6)
+  return hundredths === 10_000 ? '100%' : `${(hundredths / 100).toFixed(2)}%`
+}

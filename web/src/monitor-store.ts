@@ -45,7 +45,10 @@ function sameView(a: MonitorView, b: MonitorView): boolean {
     a.paused === b.paused &&
     a.flapping === b.flapping &&
     a.lastLatencyMs === b.lastLatencyMs &&
-    a.lastMessage === b.lastMessage
+    a.lastMessage === b.lastMessage &&
+    a.uptime?.last24h === b.uptime?.last24h &&
+    a.uptime?.last30d === b.uptime?.last30d &&
+    a.uptime?.hours[0]?.start === b.uptime?.hours[0]?.start
   )
 }
 
@@ -202,7 +205,9 @@ export class MonitorStore {
   private async prefetch(): Promise<void> {
     const pagesRead = this.pagesRead
     try {
-      const page = await api<Page<MonitorView>>(`/api/v1/monitors?limit=${firstPageSize}`)
+      const page = await api<Page<MonitorView>>(
+        `/api/v1/monitors?limit=${firstPageSize}&uptime=true`,
+      )
       if (this.stopped || pagesRead !== this.pagesRead) return
       let changed = false
       for (const view of page.items) changed = this.apply(view.id, view) || changed
@@ -243,7 +248,7 @@ export class MonitorStore {
     const seen = new Set<string>()
     const read = (after: string | undefined) => {
       const page = api<Page<MonitorView>>(
-        `/api/v1/monitors?limit=${pageSize}${after ? `&after=${encodeURIComponent(after)}` : ''}`,
+        `/api/v1/monitors?limit=${pageSize}&uptime=true${after ? `&after=${encodeURIComponent(after)}` : ''}`,
       )
       // Awaited below, unless a newer read took over: then its failure is nobody's concern.
       page.catch(() => undefined)
@@ -295,9 +300,14 @@ export class MonitorStore {
   }
 
   /** Puts one view in (or deletes it); false when the store already had it or something newer. */
-  private apply(id: string, view: MonitorView | null): boolean {
-    if (view === null) return this.entries.delete(id)
+  private apply(id: string, incoming: MonitorView | null): boolean {
+    if (incoming === null) return this.entries.delete(id)
     const existing = this.entries.get(id)
+    // Stream events carry no uptime: the last list read's figures stay until the next one.
+    const view =
+      incoming.uptime === undefined && existing?.view.uptime !== undefined
+        ? { ...incoming, uptime: existing.view.uptime }
+        : incoming
     if (existing) {
       const older = touchedAt(existing.view) - touchedAt(view)
       // A page read while events arrive may carry an older copy than the event already applied.

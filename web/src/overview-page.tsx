@@ -9,6 +9,7 @@ import {
 } from './monitor-store'
 import { Link, navigate } from './router'
 import { StateChip } from './state-chip'
+import { UptimeBar } from './uptime-bar'
 import { monitorStates, type MonitorState } from './types'
 import { useMedia, useNow } from './use-media'
 import { VirtualRows } from './virtual-rows'
@@ -373,6 +374,9 @@ export function OverviewPage(props: { store: MonitorStore; search: URLSearchPara
             <span>Monitor</span>
             <span>Type</span>
             <span className="num">Latency</span>
+            <span title="Each bar is one of the last 24 hours; the figure is the last 30 days">
+              Uptime 24 h · 30 d
+            </span>
             <span>Checked</span>
             <span>Labels</span>
           </div>
@@ -434,6 +438,9 @@ const MonitorRow = memo(function MonitorRow(props: { entry: MonitorEntry; now: n
         {view.type}
       </span>
       <span className="cell-latency num">{latency(view.lastLatencyMs)}</span>
+      <span className="cell-uptime">
+        <UptimeBar uptime={view.uptime} />
+      </span>
       <span
         className="cell-checked"
         title={view.lastCheckedAt ? new Date(view.lastCheckedAt).toLocaleString() : undefined}

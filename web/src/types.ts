@@ -25,6 +25,23 @@ export interface MonitorView {
   createdAt: number
   updatedAt: number
   version: number
+  /** Recent uptime; only in the list read with `uptime=true`, never in stream events. */
+  uptime?: RecentUptime
+}
+
+/** Checks and failures of one hour; `count` 0 means no check ran. */
+export interface UptimeHour {
+  start: number
+  count: number
+  failures: number
+}
+
+/** A monitor's uptime (share of checks not down) over the last 24 hours and 30 days. */
+export interface RecentUptime {
+  /** The 24 hours up to now, oldest first. */
+  hours: UptimeHour[]
+  last24h?: number
+  last30d?: number
 }
 
 /** One raw check result. */
