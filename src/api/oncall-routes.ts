@@ -13,10 +13,16 @@ import {
   scheduleGapsView,
   scheduleICalFeed,
 } from '../services/oncall.js'
+import {
+  createScheduleOverride,
+  deleteScheduleOverride,
+  listScheduleOverridesView,
+} from '../services/schedule-overrides.js'
 import { getIncident } from '../store/incidents.js'
 import { parseInstant } from './query.js'
 import type { ApiDeps } from './server.js'
 import { errorSchema } from './error-schema.js'
+import { serviceContext } from './service-context.js'
 
 const dayMs = 86_400_000
 
@@ -34,6 +40,21 @@ const rangeQuery = (defaultSpan: string) =>
       to: { type: 'string', description: `ISO 8601 time or epoch ms; default ${defaultSpan}.` },
     },
   }) as const
+
+const overrideSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    scheduleId: { type: 'string' },
+    user: { type: 'string' },
+    name: { type: 'string' },
+    start: { type: 'integer', description: 'ms since the epoch' },
+    end: { type: 'integer', description: 'ms since the epoch (exclusive)' },
+    note: { type: 'string' },
+    createdBy: { type: 'string' },
+    createdAt: { type: 'integer' },
+  },
+} as const
 
 const spanSchema = {
   type: 'object',
@@ -232,6 +253,91 @@ export async function oncallRoutes(app: FastifyInstance, options: OncallRouteOpt
     async (request) => {
       const { from, to } = range(request.query, deps.clock.now(), 28 * dayMs)
       return scheduleGapsView(read, request.params.id, from, to)
+    },
+  )
+
+  app.get<{ Params: { id: string }; Querystring: { from?: string; to?: string } }>(
+    '/api/v1/schedules/:id/overrides',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary: 'Overrides made through the API, the CLI or the UI',
+        description:
+          'Those that end after `from` (default now) and start before `to` (default a year later), in the order they were made; a later one wins where two overlap. Overrides of keel.yaml are in the final schedule.',
+        tags: ['oncall'],
+        params: scheduleParams,
+        querystring: rangeQuery('366 days after from'),
+        response: {
+          200: {
+            description: 'The overrides.',
+            type: 'object',
+            properties: { items: { type: 'array', items: overrideSchema } },
+          },
+          404: { description: 'No such schedule.', ...errorSchema },
+        },
+      },
+    },
+    async (request) => {
+      const { from, to } = range(request.query, deps.clock.now(), 366 * dayMs)
+      return { items: await listScheduleOverridesView(read, request.params.id, { from, to }) }
+    },
+  )
+
+  app.post<{ Params: { id: string }; Body: unknown }>(
+    '/api/v1/schedules/:id/overrides',
+    {
+      config: { role: 'operator' },
+      schema: {
+        summary: 'Put someone on call for a while ("I take Saturday")',
+        description:
+          'Body `{ user, start, end, note? }`: `user` is a user id of keel.yaml, `start` and `end` ISO 8601 times with an offset or epoch ms. The override sits above every layer and every override of keel.yaml, pages included. A team-scoped operator may override only schedules whose `team` is theirs.',
+        tags: ['oncall'],
+        params: scheduleParams,
+        body: { type: 'object' },
+        response: {
+          201: { description: 'The override.', ...overrideSchema },
+          400: { description: 'The body is invalid; the message names the field.', ...errorSchema },
+          403: { description: 'The schedule belongs to another team.', ...errorSchema },
+          404: { description: 'No such schedule.', ...errorSchema },
+        },
+      },
+    },
+    async (request, reply) => {
+      const override = await createScheduleOverride(
+        serviceContext(deps, request),
+        request.params.id,
+        request.body,
+      )
+      return reply.code(201).send(override)
+    },
+  )
+
+  app.delete<{ Params: { id: string; overrideId: string } }>(
+    '/api/v1/schedules/:id/overrides/:overrideId',
+    {
+      config: { role: 'operator' },
+      schema: {
+        summary: 'Remove an override made through the API',
+        tags: ['oncall'],
+        params: {
+          type: 'object',
+          required: ['id', 'overrideId'],
+          properties: { id: { type: 'string' }, overrideId: { type: 'string' } },
+        },
+        response: {
+          204: { description: 'Removed.', type: 'null' },
+          403: { description: 'The schedule belongs to another team.', ...errorSchema },
+          404: { description: 'No such schedule or override.', ...errorSchema },
+        },
+      },
+    },
+    async (request, reply) => {
+      await deleteScheduleOverride(
+        serviceContext(deps, request),
+        request.params.id,
+        request.params.overrideId,
+      )
+      return reply.code(204).send()
     },
   )
 

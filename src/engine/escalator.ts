@@ -13,7 +13,7 @@ import type { IncidentEffect } from '../core/incidents/index.js'
 import type { Clock } from '../core/time.js'
 import { signAckLink } from '../services/ack-links.js'
 import { readAlertingConfig } from '../services/alerting.js'
-import { readOncallConfig } from '../services/oncall.js'
+import { readOncallConfig, readOncallConfigWithOverrides } from '../services/oncall.js'
 import type { Db, Executor } from '../store/dialect.js'
 import {
   advanceRoundRobinCursor,
@@ -374,7 +374,8 @@ export async function runEscalationStep(
       })
       return { kind: 'cancelled', reason }
     }
-    const config = await readOncallConfig(trx)
+    // Overrides made through the API count: whoever took the shift is paged.
+    const config = await readOncallConfigWithOverrides(trx, now, now + 1)
     const policy = policyOf(config, step.policyId)
     const level = policy?.levels[step.level - 1]
     const outcome: EscalationStepOutcome = { users: [], notifications: [], unresolved: [] }

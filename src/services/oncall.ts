@@ -22,6 +22,7 @@ import type { Clock } from '../core/time.js'
 import type { Executor } from '../store/dialect.js'
 import { getEscalation, listEscalationSteps, type EscalationStep } from '../store/escalations.js'
 import { getMeta, setMeta } from '../store/meta.js'
+import { listScheduleOverrides } from '../store/schedule-overrides.js'
 import { signForPurpose } from './ack-links.js'
 
 /** The keel.yaml sections that make up the on-call configuration, in a fixed order. */
@@ -148,6 +149,38 @@ export async function escalationPolicyForLabels(
   return escalationPolicyFor(await readOncallConfig(db), labels)
 }
 
+/** How far ahead of an instant a stored override can still matter (the next hand-off). */
+const overrideLookaheadMs = 366 * 86_400_000
+
+/**
+ * The on-call configuration with the overrides made through the API that overlap `[from, to)`
+ * placed above those of keel.yaml (the later override wins where two overlap), for every reader
+ * that asks who is on call: the calendar, "now", gaps, the iCal feed and the escalator. An
+ * override of a schedule that keel.yaml no longer defines is ignored.
+ */
+export async function readOncallConfigWithOverrides(
+  db: Executor,
+  from: number,
+  to: number,
+): Promise<OncallConfig> {
+  const config = await readOncallConfig(db)
+  const stored = await listScheduleOverrides(db, { from, to })
+  if (stored.length === 0) return config
+  const schedules = { ...config.schedules }
+  for (const override of stored) {
+    if (!Object.hasOwn(schedules, override.scheduleId)) continue
+    const schedule = schedules[override.scheduleId] as Schedule
+    schedules[override.scheduleId] = {
+      ...schedule,
+      overrides: [
+        ...schedule.overrides,
+        { user: override.user, start: override.start, end: override.end },
+      ],
+    }
+  }
+  return { ...config, schedules }
+}
+
 /** What read services need: the store and the clock. */
 export type OncallReadContext = { db: Executor; clock: Clock }
 
@@ -187,8 +220,8 @@ export async function onCallNow(
   ctx: OncallReadContext,
   at?: number,
 ): Promise<{ at: number; schedules: OnCallNow[] }> {
-  const config = await readOncallConfig(ctx.db)
   const when = at ?? ctx.clock.now()
+  const config = await readOncallConfigWithOverrides(ctx.db, when, when + overrideLookaheadMs)
   const schedules = Object.keys(config.schedules)
     .sort()
     .map((id): OnCallNow => {
@@ -255,7 +288,7 @@ export async function scheduleFinalView(
   spans: ScheduleSpanView[]
 }> {
   checkRange(from, to)
-  const config = await readOncallConfig(ctx.db)
+  const config = await readOncallConfigWithOverrides(ctx.db, from, to)
   const schedule = scheduleOf(config, id)
   const spans = finalSchedule(schedule, from, to).map((span): ScheduleSpanView => {
     const name = userName(config, span.user)
@@ -279,7 +312,7 @@ export async function scheduleGapsView(
   to: number,
 ): Promise<{ schedule: string; from: number; to: number; gaps: { start: number; end: number }[] }> {
   checkRange(from, to)
-  const schedule = scheduleOf(await readOncallConfig(ctx.db), id)
+  const schedule = scheduleOf(await readOncallConfigWithOverrides(ctx.db, from, to), id)
   return { schedule: id, from, to, gaps: scheduleGaps(schedule, from, to) }
 }
 
@@ -302,7 +335,12 @@ export async function scheduleICalFeed(
   id: string,
   token: string,
 ): Promise<string> {
-  const config = await readOncallConfig(ctx.db)
+  const now = ctx.clock.now()
+  const config = await readOncallConfigWithOverrides(
+    ctx.db,
+    now - feedWindow.backMs,
+    now + feedWindow.aheadMs,
+  )
   const exists = Object.hasOwn(config.schedules, id)
   const expected = Buffer.from(scheduleFeedToken(key, id))
   const given = Buffer.from(token)
@@ -310,7 +348,6 @@ export async function scheduleICalFeed(
   if (!exists || !valid) {
     throw new NotFoundError('no calendar feed at this URL; copy the feed URL from Keel again')
   }
-  const now = ctx.clock.now()
   return scheduleToICal(
     config.schedules[id] as Schedule,
     now - feedWindow.backMs,

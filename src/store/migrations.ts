@@ -7,6 +7,7 @@ import { noiseControlMigration } from './migrations/0005-noise-control.js'
 import { catalogMigration } from './migrations/0006-catalog.js'
 import { runbooksMigration } from './migrations/0007-runbooks.js'
 import { accessMigration } from './migrations/0008-access.js'
+import { scheduleOverridesMigration } from './migrations/0009-schedule-overrides.js'
 
 // Migrations are code, named so they sort in order. Never edit one that has shipped: add another.
 // `Kysely<any>` is the documented type for migrations, which must not depend on today's schema.
@@ -246,5 +247,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0006-catalog': catalogMigration(dialect),
     '0007-runbooks': runbooksMigration(dialect),
     '0008-access': accessMigration(dialect),
+    '0009-schedule-overrides': scheduleOverridesMigration(dialect),
   }
 }

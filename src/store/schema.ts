@@ -5,6 +5,7 @@ import type { EscalationTables } from './schema-escalation.js'
 import type { IncidentTables } from './schema-incidents.js'
 import type { IngestTables } from './schema-ingest.js'
 import type { NoiseTables } from './schema-noise.js'
+import type { OncallTables } from './schema-oncall.js'
 import type { RunbookTables } from './schema-runbooks.js'
 
 /**
@@ -19,7 +20,8 @@ export interface Database
     NoiseTables,
     AccessTables,
     CatalogTables,
-    RunbookTables {
+    RunbookTables,
+    OncallTables {
   keel_meta: MetaRow
   monitors: MonitorRow
   check_results: CheckResultRow

@@ -120,6 +120,8 @@ export type Override = z.output<typeof overrideSchema>
 export const scheduleSchema = z.object({
   id: idSchema,
   timeZone: timeZoneSchema,
+  /** The team that owns it: a team-scoped operator of that team may add and remove overrides. */
+  team: z.string().min(1).max(200).optional(),
   layers: z
     .array(layerSchema)
     .default([])
