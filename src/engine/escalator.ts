@@ -1,6 +1,6 @@
 import { PassWorker } from './pass-loop.js'
 import type { Logger } from 'pino'
-import type { NotificationAction, NotificationMessage } from '../channels/channel.js'
+import type { NotificationMessage } from '../channels/channel.js'
 import { routedEscalation } from '../core/alerts/index.js'
 import {
   escalationPolicyFor,
@@ -11,7 +11,7 @@ import {
 } from '../core/escalation/index.js'
 import type { IncidentEffect } from '../core/incidents/index.js'
 import type { Clock } from '../core/time.js'
-import { signAckLink } from '../services/ack-links.js'
+import { incidentActions, type AckLinkSettings } from '../services/ack-links.js'
 import { readAlertingConfig } from '../services/alerting.js'
 import { readOncallConfig, readOncallConfigWithOverrides } from '../services/oncall.js'
 import type { Db, Executor } from '../store/dialect.js'
@@ -186,14 +186,7 @@ export async function applyEscalationEffects(
 }
 
 /** How paging messages link back to Keel. */
-export interface EscalationLinks {
-  /** Keel's external URL (`server.publicUrl`). */
-  publicUrl: string
-  /** The key one-click links are signed with. */
-  key: Uint8Array
-  /** How long a one-click link works (default 24 h). */
-  ttlMs?: number
-}
+export type EscalationLinks = AckLinkSettings
 
 /** Options of the escalator. */
 export interface EscalatorOptions {
@@ -229,8 +222,6 @@ export type ProcessedStep =
   | { kind: 'cancelled'; reason: string }
   | { kind: 'skipped'; reason: string }
 
-const defaultLinkTtlMs = 24 * 3_600_000
-
 /** The outbox id of one page: the same step, user and channel always give the same id. */
 export function escalationMessageId(stepId: number, user: string, channel: string): string {
   return `escalation:${stepId}:${user}:${channel}`
@@ -252,17 +243,11 @@ function buildMessage(
 ): NotificationMessage {
   const subject = escalation.subject
   const incident = `incident #${step.incidentId}`
-  const actions: NotificationAction[] = []
-  if (links !== undefined) {
-    const expiresAt = now + (links.ttlMs ?? defaultLinkTtlMs)
-    for (const [action, kind, label] of [
-      ['ack', 'acknowledge', 'Acknowledge'],
-      ['resolve', 'resolve', 'Resolve'],
-    ] as const) {
-      const path = signAckLink({ incidentId: step.incidentId, user, action, expiresAt }, links.key)
-      actions.push({ kind, label, url: `${links.publicUrl}${path}` })
-    }
-  }
+  // A step only fires while its incident is unacknowledged, so it offers both actions.
+  const actions =
+    links !== undefined
+      ? incidentActions(links, { id: step.incidentId, status: 'triggered' }, user, now)
+      : []
   // The one-click links travel as `actions`; every channel renders them its own way.
   const lines = [
     `${incident} (${subject.severity}) is not acknowledged: ${subject.title}`,
