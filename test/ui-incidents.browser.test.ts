@@ -286,6 +286,53 @@ describe.skipIf(!haveChromium)('incidents, on-call, silences and monitor forms i
     await window.waitFor({ state: 'detached' })
   }, 60_000)
 
+  it('reassigns an incident to someone else and resolves it, and the API agrees', async () => {
+    const id = incidentIds['shop-api'] as string
+    await page.goto(`${keel.url}/incidents/${id}`)
+    await page.locator(`[data-incident-page="${id}"]`).waitFor()
+    const assignee = page.getByTestId('assignee')
+    const timeline = page.getByTestId('timeline')
+    expect(await assignee.textContent()).not.toBe('cho')
+
+    await page.getByLabel('Assignee', { exact: true }).fill('cho')
+    await page.getByRole('button', { name: 'Reassign' }).click()
+    await expect.poll(() => assignee.textContent()).toBe('cho')
+    await timeline.locator('[data-kind="reassigned"]', { hasText: 'cho' }).waitFor()
+    await page.mouse.move(0, 0)
+    await shot(page, 'incident-reassigned-light', true)
+
+    await page.getByRole('button', { name: 'Resolve' }).click()
+    await page.locator('[data-testid="incident-status"] [data-status="resolved"]').waitFor()
+    await timeline.locator('[data-kind="resolved"]').waitFor()
+    await page.getByRole('button', { name: 'Resolve' }).waitFor({ state: 'detached' })
+    await page.getByRole('button', { name: 'Reopen' }).waitFor()
+    expect(await assignee.textContent()).toBe('cho')
+    // The server refuses to reassign a resolved incident, so the form says so instead of trying.
+    const assigneeBox = page.getByLabel('Assignee', { exact: true })
+    await assigneeBox.fill('ann')
+    const reassign = page.getByRole('button', { name: 'Reassign' })
+    expect(await reassign.isDisabled()).toBe(true)
+    expect(await reassign.getAttribute('title')).toContain('reopen it')
+    // The next tests type shortcuts, which a focused text box would swallow.
+    await assigneeBox.blur()
+    await shot(page, 'incident-resolved-light', true)
+
+    const response = await fetch(`${keel.url}/api/v1/incidents/${id}`, {
+      headers: { authorization: `Bearer ${token}` },
+    })
+    expect(response.status).toBe(200)
+    const stored = (await response.json()) as {
+      status: string
+      assignee?: string
+      timeline: { kind: string; text: string }[]
+    }
+    expect(stored.status).toBe('resolved')
+    expect(stored.assignee).toBe('cho')
+    const kinds = stored.timeline.map((entry) => entry.kind)
+    expect(kinds).toContain('reassigned')
+    expect(kinds.indexOf('resolved')).toBeGreaterThan(kinds.indexOf('reassigned'))
+  }, 60_000)
+
   it('creates a monitor through the form, showing the server’s field error first', async () => {
     await page.keyboard.press('g')
     await page.keyboard.press('n')

@@ -438,10 +438,14 @@ function PeopleCard(props: {
 }) {
   const { incident, disabledReason, busy, onAct } = props
   const [assignee, setAssignee] = useState(incident.assignee ?? '')
+  // Someone else may reassign it meanwhile; the box then shows who has it now.
+  useEffect(() => setAssignee(incident.assignee ?? ''), [incident.assignee])
   const [roles, setRoles] = useState<Record<string, string>>(() =>
     Object.fromEntries(incidentRoleNames.map((r) => [r, incident.roles[r] ?? ''])),
   )
   const disabled = disabledReason !== undefined || busy !== undefined
+  const reassignRefused =
+    incident.status === 'resolved' ? 'Resolved; reopen it before reassigning' : undefined
   return (
     <section className="card people">
       <div className="card-head">
@@ -464,8 +468,13 @@ function PeopleCard(props: {
         <button
           type="submit"
           className="button"
-          disabled={disabled || assignee.trim() === ''}
-          title={disabledReason}
+          disabled={
+            disabled ||
+            reassignRefused !== undefined ||
+            assignee.trim() === '' ||
+            assignee.trim() === incident.assignee
+          }
+          title={disabledReason ?? reassignRefused}
         >
           Reassign
         </button>
