@@ -216,7 +216,8 @@ export async function incidentRoutes(app: FastifyInstance, options: { deps: ApiD
     '/incidents/:id/reopen',
     {
       preValidation: optionalBody,
-      config: { role: 'operator' },
+      // A responder who resolved an incident by mistake undoes it, as they acknowledge and resolve.
+      config: { role: 'responder' },
       schema: {
         summary: 'Reopen a resolved incident',
         tags,

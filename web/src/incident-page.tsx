@@ -163,8 +163,8 @@ export function IncidentPage(props: { id: string; session: Session }) {
           <button
             type="button"
             className="button"
-            disabled={!canOperate || busy !== undefined}
-            title={needsOperator}
+            disabled={!canRespond || busy !== undefined}
+            title={needsResponder}
             onClick={() => void act('reopen', 'reopen')}
           >
             {busy === 'reopen' ? 'Reopening…' : 'Reopen'}
