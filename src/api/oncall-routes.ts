@@ -149,7 +149,17 @@ export async function oncallRoutes(app: FastifyInstance, options: OncallRouteOpt
                   properties: {
                     id: { type: 'string' },
                     timeZone: { type: 'string' },
+                    team: { type: 'string', description: 'The team that owns it, if any.' },
                     layers: { type: 'array', items: { type: 'string' } },
+                    users: {
+                      type: 'array',
+                      description:
+                        'The users of its layers, first appearance first, for pickers (any user of keel.yaml may take an override).',
+                      items: {
+                        type: 'object',
+                        properties: { id: { type: 'string' }, name: { type: 'string' } },
+                      },
+                    },
                     overrides: { type: 'integer' },
                     feedPath: {
                       type: 'string',
@@ -171,10 +181,16 @@ export async function oncallRoutes(app: FastifyInstance, options: OncallRouteOpt
           .sort()
           .map((id) => {
             const schedule = config.schedules[id]
+            const users = [...new Set(schedule?.layers.flatMap((layer) => layer.users) ?? [])]
             return {
               id,
               timeZone: schedule?.timeZone,
+              ...(schedule?.team !== undefined ? { team: schedule.team } : {}),
               layers: schedule?.layers.map((layer) => layer.id) ?? [],
+              users: users.map((user) => {
+                const name = config.users[user]?.name
+                return { id: user, ...(name !== undefined ? { name } : {}) }
+              }),
               overrides: schedule?.overrides.length ?? 0,
               ...(deps.secretKey !== undefined
                 ? {

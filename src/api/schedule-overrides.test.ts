@@ -186,6 +186,19 @@ for (const kind of storeKinds) {
       expect(again.statusCode).toBe(404)
     })
 
+    it('lists each schedule with its team and the users of its layers, for the override form', async () => {
+      const response = await app.inject({ url: '/api/v1/schedules', headers: auth.viewer })
+      const items = (response.json() as { items: { id: string }[] }).items
+      expect(items[0]).toMatchObject({
+        id: 'primary',
+        team: 'dba',
+        users: [
+          { id: 'ann', name: 'Ann' },
+          { id: 'bob', name: 'Bob' },
+        ],
+      })
+    })
+
     it('pages the person who took the shift', async () => {
       const made = await create({ user: 'bob', start: t0, end: t0 + hour })
       expect(made.statusCode).toBe(201)
@@ -224,6 +237,8 @@ for (const kind of storeKinds) {
       { body: { user: 'bob', start: t0 - 3 * hour, end: t0 - hour }, field: 'end', text: 'past' },
       { body: { user: 'bob', start: t0, end: t0 + 400 * 24 * hour }, field: 'end' },
       { body: { user: 'bob', start: t0, end: t0 + hour, shift: 'x' }, field: 'shift' },
+      { body: { user: 'bob', start: t0, end: '' }, field: 'end', text: 'ISO 8601' },
+      { body: { user: 'bob', start: t0 }, field: 'end', text: 'ISO 8601' },
     ])('refuses $body with a 400 naming $field', async ({ body, field, text }) => {
       const response = await create(body)
       expect(response.statusCode).toBe(400)

@@ -14,11 +14,17 @@ import { requireTeamAccess } from './auth.js'
 import type { ServiceContext } from './context.js'
 import { maxScheduleRangeMs, readOncallConfig } from './oncall.js'
 
+/** An instant as the body may give it; the error names the field and shows the form. */
+function instantInput(field: string) {
+  const error = `\`${field}\` must be an ISO 8601 time with an offset, such as 2026-11-28T09:00:00+01:00, or epoch ms`
+  return z.union([z.number().int(error), z.string().min(1, error)], { error })
+}
+
 /** What `POST /api/v1/schedules/:id/overrides` takes. */
 export const scheduleOverrideBodySchema = z.strictObject({
   user: z.string().min(1, '`user` must name a user of keel.yaml').max(200),
-  start: z.union([z.number().int(), z.string().min(1)]),
-  end: z.union([z.number().int(), z.string().min(1)]),
+  start: instantInput('start'),
+  end: instantInput('end'),
   note: z.string().max(1000).optional(),
 })
 

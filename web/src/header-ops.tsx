@@ -50,6 +50,9 @@ function useOpenIncidents(): { count: number | undefined; more: boolean } {
   return state
 }
 
+/** Fired on `window` after an override was added or removed, so who is on call is read again. */
+export const oncallChangedEvent = 'keel:oncall-changed'
+
 /** Who is on call now, read again at the next hand-off rather than on a timer. */
 function useOnCallNow(): OnCallNow[] | undefined {
   const [schedules, setSchedules] = useState<OnCallNow[]>()
@@ -78,6 +81,7 @@ function useOnCallNow(): OnCallNow[] | undefined {
     }
   }, [tick])
   useWindowEvent(streamOpenEvent, () => setTick((t) => t + 1))
+  useWindowEvent(oncallChangedEvent, () => setTick((t) => t + 1))
   return schedules
 }
 

@@ -1,6 +1,9 @@
 import { useMemo, useState } from 'react'
+import { oncallChangedEvent } from './header-ops'
 import type { OnCallNow, ScheduleSpan, ScheduleSummary } from './ops-types'
 import { navigate } from './router'
+import { ScheduleOverrides } from './schedule-overrides'
+import { roleAllows, type Session } from './types'
 import { useApi } from './use-api'
 import { useNow } from './use-media'
 
@@ -52,14 +55,20 @@ function colourOf(user: string): number {
 
 /**
  * The on-call calendar: who is on call now in every schedule, and per schedule a one- or
- * two-week calendar of the final schedule in the browser's time zone, overrides and gaps marked.
+ * two-week calendar of the final schedule in the browser's time zone, overrides and gaps marked,
+ * and its overrides, which operators may add and remove.
  */
-export function OncallPage(props: { search: URLSearchParams }) {
+export function OncallPage(props: { search: URLSearchParams; session: Session }) {
   const schedules = useApi<{ items: ScheduleSummary[] }>('/api/v1/schedules')
   const oncall = useApi<{ at: number; schedules: OnCallNow[] }>('/api/v1/oncall/now')
   const weeks = props.search.get('weeks') === '1' ? 1 : 2
   const items = schedules.data?.items ?? []
   const chosen = props.search.get('schedule') ?? items[0]?.id
+  const canWrite = roleAllows(props.session.role, 'operator')
+  const overridesChanged = () => {
+    oncall.reload()
+    window.dispatchEvent(new Event(oncallChangedEvent))
+  }
   const setParam = (key: string, value: string) => {
     const params = new URLSearchParams(location.search)
     params.set(key, value)
@@ -115,6 +124,8 @@ export function OncallPage(props: { search: URLSearchParams }) {
           id={chosen}
           weeks={weeks}
           onWeeks={(w) => setParam('weeks', String(w))}
+          canWrite={canWrite}
+          onOverridesChanged={overridesChanged}
         />
       ) : null}
     </main>
@@ -126,6 +137,8 @@ function ScheduleCalendar(props: {
   schedule: ScheduleSummary | undefined
   weeks: 1 | 2
   onWeeks: (weeks: number) => void
+  canWrite: boolean
+  onOverridesChanged: () => void
 }) {
   const { id, schedule, weeks } = props
   const now = useNow(60_000)
@@ -147,137 +160,153 @@ function ScheduleCalendar(props: {
   const gaps = spans.filter((s) => s.source === 'gap')
 
   return (
-    <section className="card calendar-card" data-testid="calendar" data-schedule={id}>
-      <div className="card-head">
-        <h2>
-          {id} <span className="muted small">schedule time zone {timeZone}</span>
-        </h2>
-        <div className="segmented" role="group" aria-label="Range">
-          {[1, 2].map((w) => (
-            <button
-              key={w}
-              type="button"
-              aria-pressed={weeks === w}
-              onClick={() => props.onWeeks(w)}
-            >
-              {w === 1 ? '1 week' : '2 weeks'}
-            </button>
+    <>
+      <section className="card calendar-card" data-testid="calendar" data-schedule={id}>
+        <div className="card-head">
+          <h2>
+            {id} <span className="muted small">schedule time zone {timeZone}</span>
+          </h2>
+          <div className="segmented" role="group" aria-label="Range">
+            {[1, 2].map((w) => (
+              <button
+                key={w}
+                type="button"
+                aria-pressed={weeks === w}
+                onClick={() => props.onWeeks(w)}
+              >
+                {w === 1 ? '1 week' : '2 weeks'}
+              </button>
+            ))}
+          </div>
+        </div>
+        {final.error ? <p className="form-error">{final.error}</p> : null}
+        <div className="legend">
+          {people.map(([user, name]) => (
+            <span key={user} className={`legend-item person-${colourOf(user)}`}>
+              <span className="swatch" aria-hidden="true" />
+              {name}
+            </span>
           ))}
-        </div>
-      </div>
-      {final.error ? <p className="form-error">{final.error}</p> : null}
-      <div className="legend">
-        {people.map(([user, name]) => (
-          <span key={user} className={`legend-item person-${colourOf(user)}`}>
+          <span className="legend-item override-legend">
             <span className="swatch" aria-hidden="true" />
-            {name}
+            override
           </span>
-        ))}
-        <span className="legend-item override-legend">
-          <span className="swatch" aria-hidden="true" />
-          override
-        </span>
-        <span className="legend-item gap-legend">
-          <span className="swatch" aria-hidden="true" />
-          gap (nobody on call)
-        </span>
-      </div>
-      <div className="calendar" role="table" aria-label={`Final schedule of ${id}`}>
-        <div className="cal-row cal-hours" role="row" aria-hidden="true">
-          <span className="cal-day" />
-          <span className="cal-track">
-            {[0, 6, 12, 18].map((h) => (
-              <span key={h} className="cal-hour" style={{ left: `${(h / 24) * 100}%` }}>
-                {String(h).padStart(2, '0')}
-              </span>
-            ))}
+          <span className="legend-item gap-legend">
+            <span className="swatch" aria-hidden="true" />
+            gap (nobody on call)
           </span>
         </div>
-        {shown.slice(0, -1).map((start, i) => {
-          const end = shown[i + 1] as number
-          const length = end - start
-          const today = now >= start && now < end
-          return (
-            <div key={start} className={`cal-row${today ? ' cal-today' : ''}`} role="row">
-              <span className="cal-day" role="rowheader">
-                {dayLabel.format(start)}
-              </span>
-              <span className="cal-track" role="cell">
-                {spans
-                  .filter((s) => s.end > start && s.start < end)
-                  .map((s) => {
-                    const left = ((Math.max(s.start, start) - start) / length) * 100
-                    const width = ((Math.min(s.end, end) - Math.max(s.start, start)) / length) * 100
-                    const who = s.user ? (s.name ?? s.user) : 'nobody'
-                    const label = `${who}${s.source === 'override' ? ' (override)' : ''}: ${dateTimeLabel.format(s.start)} – ${dateTimeLabel.format(s.end)}; in ${timeZone}: ${inZone(s.start, timeZone)} – ${inZone(s.end, timeZone)}`
-                    return (
-                      <span
-                        key={`${s.start}-${s.user ?? 'gap'}`}
-                        className={`cal-span span-${s.source}${s.user ? ` person-${colourOf(s.user)}` : ''}`}
-                        style={{ left: `${left}%`, width: `${width}%` }}
-                        title={label}
-                        aria-label={label}
-                        data-source={s.source}
-                      >
-                        {width > 12 ? who : ''}
-                      </span>
-                    )
-                  })}
-                {today ? (
-                  <span
-                    className="cal-now"
-                    style={{ left: `${((now - start) / length) * 100}%` }}
-                    title="now"
-                  />
-                ) : null}
-              </span>
-            </div>
-          )
-        })}
-      </div>
-      {gaps.length > 0 ? (
-        <p className="form-error small" data-testid="gaps">
-          {gaps.length} gap{gaps.length === 1 ? '' : 's'} with nobody on call:{' '}
-          {gaps
-            .slice(0, 5)
-            .map((g) => `${dateTimeLabel.format(g.start)} – ${dateTimeLabel.format(g.end)}`)
-            .join('; ')}
-          {gaps.length > 5 ? '; …' : ''}
-        </p>
-      ) : null}
-      <details className="shift-list">
-        <summary>Shifts as a list</summary>
-        <table className="results">
-          <thead>
-            <tr>
-              <th>Who</th>
-              <th>From (yours)</th>
-              <th>To (yours)</th>
-              <th>In {timeZone}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {spans.map((s) => (
-              <tr key={`${s.start}-${s.user ?? 'gap'}`} className={`span-row-${s.source}`}>
-                <td>
-                  {s.user ? (s.name ?? s.user) : 'nobody (gap)'}
-                  {s.source === 'override' ? <span className="override-tag">override</span> : null}
-                </td>
-                <td className="nowrap">{dateTimeLabel.format(s.start)}</td>
-                <td className="nowrap">{dateTimeLabel.format(s.end)}</td>
-                <td className="nowrap muted">
-                  {inZone(s.start, timeZone)} – {inZone(s.end, timeZone)}
-                </td>
+        <div className="calendar" role="table" aria-label={`Final schedule of ${id}`}>
+          <div className="cal-row cal-hours" role="row" aria-hidden="true">
+            <span className="cal-day" />
+            <span className="cal-track">
+              {[0, 6, 12, 18].map((h) => (
+                <span key={h} className="cal-hour" style={{ left: `${(h / 24) * 100}%` }}>
+                  {String(h).padStart(2, '0')}
+                </span>
+              ))}
+            </span>
+          </div>
+          {shown.slice(0, -1).map((start, i) => {
+            const end = shown[i + 1] as number
+            const length = end - start
+            const today = now >= start && now < end
+            return (
+              <div key={start} className={`cal-row${today ? ' cal-today' : ''}`} role="row">
+                <span className="cal-day" role="rowheader">
+                  {dayLabel.format(start)}
+                </span>
+                <span className="cal-track" role="cell">
+                  {spans
+                    .filter((s) => s.end > start && s.start < end)
+                    .map((s) => {
+                      const left = ((Math.max(s.start, start) - start) / length) * 100
+                      const width =
+                        ((Math.min(s.end, end) - Math.max(s.start, start)) / length) * 100
+                      const who = s.user ? (s.name ?? s.user) : 'nobody'
+                      const label = `${who}${s.source === 'override' ? ' (override)' : ''}: ${dateTimeLabel.format(s.start)} – ${dateTimeLabel.format(s.end)}; in ${timeZone}: ${inZone(s.start, timeZone)} – ${inZone(s.end, timeZone)}`
+                      return (
+                        <span
+                          key={`${s.start}-${s.user ?? 'gap'}`}
+                          className={`cal-span span-${s.source}${s.user ? ` person-${colourOf(s.user)}` : ''}`}
+                          style={{ left: `${left}%`, width: `${width}%` }}
+                          title={label}
+                          aria-label={label}
+                          data-source={s.source}
+                        >
+                          {width > 12 ? who : ''}
+                        </span>
+                      )
+                    })}
+                  {today ? (
+                    <span
+                      className="cal-now"
+                      style={{ left: `${((now - start) / length) * 100}%` }}
+                      title="now"
+                    />
+                  ) : null}
+                </span>
+              </div>
+            )
+          })}
+        </div>
+        {gaps.length > 0 ? (
+          <p className="form-error small" data-testid="gaps">
+            {gaps.length} gap{gaps.length === 1 ? '' : 's'} with nobody on call:{' '}
+            {gaps
+              .slice(0, 5)
+              .map((g) => `${dateTimeLabel.format(g.start)} – ${dateTimeLabel.format(g.end)}`)
+              .join('; ')}
+            {gaps.length > 5 ? '; …' : ''}
+          </p>
+        ) : null}
+        <details className="shift-list">
+          <summary>Shifts as a list</summary>
+          <table className="results">
+            <thead>
+              <tr>
+                <th>Who</th>
+                <th>From (yours)</th>
+                <th>To (yours)</th>
+                <th>In {timeZone}</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
-      </details>
-      {schedule?.feedPath ? (
-        <p className="muted small">
-          Calendar feed for your calendar app: <code className="break">{schedule.feedPath}</code>
-        </p>
-      ) : null}
-    </section>
+            </thead>
+            <tbody>
+              {spans.map((s) => (
+                <tr key={`${s.start}-${s.user ?? 'gap'}`} className={`span-row-${s.source}`}>
+                  <td>
+                    {s.user ? (s.name ?? s.user) : 'nobody (gap)'}
+                    {s.source === 'override' ? (
+                      <span className="override-tag">override</span>
+                    ) : null}
+                  </td>
+                  <td className="nowrap">{dateTimeLabel.format(s.start)}</td>
+                  <td className="nowrap">{dateTimeLabel.format(s.end)}</td>
+                  <td className="nowrap muted">
+                    {inZone(s.start, timeZone)} – {inZone(s.end, timeZone)}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </details>
+        {schedule?.feedPath ? (
+          <p className="muted small">
+            Calendar feed for your calendar app: <code className="break">{schedule.feedPath}</code>
+          </p>
+        ) : null}
+      </section>
+      <ScheduleOverrides
+        id={id}
+        timeZone={timeZone}
+        users={schedule?.users ?? []}
+        canWrite={props.canWrite}
+        now={now}
+        onChanged={() => {
+          final.reload()
+          props.onOverridesChanged()
+        }}
+      />
+    </>
   )
 }

@@ -33,7 +33,7 @@ export function opsPage(props: {
     const name = decodeURIComponent(runbook[1] as string)
     return <RunbookPage key={name} name={name} session={session} search={search} />
   }
-  if (path === '/oncall') return <OncallPage search={search} />
+  if (path === '/oncall') return <OncallPage search={search} session={session} />
   if (path === '/home') return <RoleHomePicker />
   const home = /^\/home\/([^/]+)$/.exec(path)
   if (home) {

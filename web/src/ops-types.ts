@@ -76,9 +76,25 @@ export interface OnCallNow {
 export interface ScheduleSummary {
   id: string
   timeZone: string
+  team?: string
   layers: string[]
+  /** The users of its layers, for the override form's suggestions. */
+  users?: { id: string; name?: string }[]
   overrides: number
   feedPath?: string
+}
+
+/** An override made through the API, CLI or UI (`GET /api/v1/schedules/:id/overrides`). */
+export interface ScheduleOverride {
+  id: string
+  scheduleId: string
+  user: string
+  name?: string
+  start: number
+  end: number
+  note?: string
+  createdBy: string
+  createdAt: number
 }
 
 /** One span of a final schedule; a gap has no user. */
