@@ -20,6 +20,7 @@ import { addBackupCommands } from './backup-commands.js'
 import { addCatalogCommands } from './catalog-commands.js'
 import { addIncidentCommands } from './incident-commands.js'
 import { addSilenceCommands } from './silence-commands.js'
+import { addOncallCommands } from './oncall-commands.js'
 import { addRunbookCommands } from './runbook-commands.js'
 import { addAccessCommands } from './access-commands.js'
 import { addSecretsCommands } from './secrets-commands.js'
@@ -367,6 +368,7 @@ function buildProgram(): Command {
 
   addIncidentCommands(program, { configOption, withStore, out, clock: systemClock })
   addSilenceCommands(program, { configOption, withStore, out, clock: systemClock })
+  addOncallCommands(program, { configOption, withStore, out, clock: systemClock })
   addRunbookCommands(program, { configOption, out, clock: systemClock })
   addCatalogCommands(program, { configOption, withStore, out, clock: systemClock })
   addAccessCommands(program, { configOption, out, clock: systemClock })
