@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -83,10 +83,26 @@ describe.skipIf(!haveChromium)('the operator UI in Chromium', () => {
       '    retries: 0',
       `    labels: { ${labels} }`,
     ]
+    mkdirSync(join(dir, 'runbooks'))
+    writeFileSync(
+      join(dir, 'runbooks', 'shop-api-down.md'),
+      [
+        '---',
+        'title: Shop API returns errors',
+        `alerts: ['alertname="MonitorUnhealthy", monitor="shop-api"']`,
+        '---',
+        'What to check when the shop API health check fails.',
+        '',
+        '## Step: logs — Read the API logs',
+        'Look for database errors.',
+        '',
+      ].join('\n'),
+    )
     writeFileSync(
       join(dir, 'keel.yaml'),
       [
         'store: { driver: sqlite, path: keel.db }',
+        'runbooks: { paths: [runbooks/] }',
         'monitors:',
         ...monitor('shop-home', 'Shop home page', `${base}/home`, 'team: web, service: shop'),
         ...monitor(
@@ -274,7 +290,7 @@ describe.skipIf(!haveChromium)('the operator UI in Chromium', () => {
 
   it('reads well dark at phone width', async () => {
     const phone = await browser.newContext({
-      viewport: { width: 390, height: 844 },
+      viewport: { width: 375, height: 812 },
       deviceScaleFactor: 2,
       isMobile: true,
       hasTouch: true,
@@ -287,12 +303,25 @@ describe.skipIf(!haveChromium)('the operator UI in Chromium', () => {
     await p.locator('[data-monitor="shop-api"][data-state="down"]').waitFor({ timeout: 15_000 })
     expect(await p.evaluate('document.documentElement.dataset.theme')).toBe('dark')
     // Nothing sticks out sideways on a phone.
-    expect(await p.evaluate(pageWidth)).toBeLessThanOrEqual(390)
+    expect(await p.evaluate(pageWidth)).toBeLessThanOrEqual(375)
+    // Uptime bars and "checked" line up from row to row, whatever the figures and times say.
+    await p.locator('[data-monitor] .uptime-percent').first().waitFor()
+    const columns =
+      await p.evaluate(`[...document.querySelectorAll('[data-monitor]')].map((row) => {
+      const box = (selector) => {
+        const r = row.querySelector(selector).getBoundingClientRect()
+        return [Math.round(r.left), Math.round(r.right)].join('-')
+      }
+      return [box('.uptime-hours'), box('.cell-checked')].join(' ')
+    })`)
+    expect(columns).toHaveLength(3)
+    expect(columns).toEqual(Array(3).fill((columns as string[])[0]))
     await saveScreenshot(p, 'overview-dark-phone')
     await p.locator('[data-monitor="shop-api"]').click()
     await p.locator('[data-monitor-page="shop-api"]').waitFor()
     await p.locator('[data-testid="latency-chart"] canvas').waitFor()
-    expect(await p.evaluate(pageWidth)).toBeLessThanOrEqual(390)
+    await p.getByTestId('conditions').waitFor()
+    expect(await p.evaluate(pageWidth)).toBeLessThanOrEqual(375)
     await saveScreenshot(p, 'monitor-dark-phone', true)
     await phone.close()
   }, 60_000)
@@ -309,8 +338,86 @@ describe.skipIf(!haveChromium)('the operator UI in Chromium', () => {
     expect(await page.getByTestId('last-message').textContent()).toContain('500')
     expect(await page.getByTestId('managed-by').textContent()).toContain('keel.yaml')
     expect(await page.locator('.spec pre').textContent()).toContain('"interval": "1s"')
+
+    // What makes it down, in words: the default accepted statuses and retries: 0.
+    const conditions = page.getByTestId('conditions')
+    await expect.poll(() => conditions.textContent()).toContain('status is 200-399')
+    expect(await conditions.locator('li[data-otherwise="down"]').count()).toBe(1)
+    expect(await page.getByTestId('confirm-rule').textContent()).toContain(
+      'after 1 failing check in a row',
+    )
+    // The runbook whose alerts match this monitor's alert, not the other monitors'.
+    const runbookLink = page.locator('[data-testid="monitor-runbooks"] a[data-runbook]')
+    await runbookLink.first().waitFor()
+    expect(await runbookLink.count()).toBe(1)
+    expect(await runbookLink.textContent()).toBe('Shop API returns errors')
+    expect(await page.locator('[data-testid="monitor-runbooks"] li').textContent()).toContain(
+      'answers its alert',
+    )
+
+    // A week of hourly roll-ups, as the retention job would have written them.
+    const row = await getMonitor(keel.store.db, 'shop-api')
+    const hour = 3_600_000
+    const thisHour = Math.floor(Date.now() / hour) * hour
+    await upsertRollups(
+      keel.store.db,
+      Array.from({ length: 7 * 24 }, (_, i) => {
+        const wave = Math.sin(i / 4) * 6 + (i % 24 < 8 ? 0 : 8)
+        return {
+          monitorId: row?.id as number,
+          resolution: 'h' as const,
+          bucketStart: thisHour - (7 * 24 - i) * hour,
+          count: 60,
+          failures: 0,
+          degraded: 0,
+          latencySum: 60 * (20 + wave),
+          latencyP50: 18 + wave,
+          latencyP95: 34 + wave * 2,
+          latencyMax: 60 + wave * 4 + (i % 37 === 0 ? 90 : 0),
+        }
+      }),
+    )
+    const ranges = page.getByRole('group', { name: 'Time range' })
+    expect(await ranges.getByRole('button', { name: '6 h' }).getAttribute('aria-pressed')).toBe(
+      'true',
+    )
+    const weekRead = page.waitForRequest((request) => {
+      const url = new URL(request.url())
+      return url.pathname.endsWith('/rollups') && url.searchParams.get('resolution') === 'h'
+    })
+    await ranges.getByRole('button', { name: '7 d' }).click()
+    const weekUrl = new URL((await weekRead).url())
+    // The week ends with the current hour.
+    const weekFrom = Number(weekUrl.searchParams.get('from'))
+    expect(Math.abs(Date.now() - weekFrom - 7 * 24 * hour)).toBeLessThan(hour)
+    expect(await ranges.getByRole('button', { name: '7 d' }).getAttribute('aria-pressed')).toBe(
+      'true',
+    )
+    expect(await ranges.getByRole('button', { name: '6 h' }).getAttribute('aria-pressed')).toBe(
+      'false',
+    )
+    await expect
+      .poll(() => page.getByTestId('chart-caption').textContent())
+      .toBe('hourly, last 7 d')
+    await page.locator('[data-testid="latency-chart"] canvas').waitFor()
     await page.mouse.move(0, 0)
     await saveScreenshot(page, 'monitor-light', true)
+
+    // No daily roll-ups yet: the 90-day range reads them and says so.
+    const quarterRead = page.waitForRequest((request) =>
+      request.url().includes('/rollups?resolution=d&'),
+    )
+    await ranges.getByRole('button', { name: '90 d' }).click()
+    await quarterRead
+    await expect
+      .poll(() => page.getByTestId('chart-caption').textContent())
+      .toMatch(/^last \d+ checks; no daily roll-ups in this range yet$/)
+
+    await runbookLink.click()
+    await page.waitForURL(`${keel.url}/runbooks/shop-api-down`)
+    await page.getByRole('heading', { name: 'Shop API returns errors' }).waitFor()
+    await page.goBack()
+    await page.locator('[data-monitor-page="shop-api"]').waitFor()
 
     await page.getByRole('button', { name: 'Check now' }).click()
     await expect.poll(() => page.getByTestId('check-outcome').textContent()).toContain('Down')

@@ -44,7 +44,15 @@ describe.each(apiStoreKinds)('monitor routes on $name', ({ kind }) => {
 
     const read = await h.app.inject({ url: '/api/v1/monitors/db-main', headers: h.as('viewer') })
     expect(read.statusCode).toBe(200)
-    expect(read.json()).toEqual(created.json())
+    // The single read adds what decides the state; lists and writes leave it out.
+    expect(read.json()).toEqual({
+      ...created.json(),
+      rules: {
+        expectations: [{ text: 'port accepts connections', otherwise: 'down', source: 'probe' }],
+        downAfter: 2,
+        upAfter: 1,
+      },
+    })
 
     const changesBefore = h.changes.length
     const replaced = await h.app.inject({
@@ -71,6 +79,54 @@ describe.each(apiStoreKinds)('monitor routes on $name', ({ kind }) => {
       message: 'monitor db-main does not exist',
     })
   })
+
+  it.skipIf(kind.skipReason)(
+    'says in words what makes a monitor down or degraded, without its secrets',
+    async () => {
+      const created = await h.app.inject({
+        method: 'POST',
+        url: '/api/v1/monitors',
+        headers: h.as('operator'),
+        payload: {
+          id: 'shop-rules',
+          type: 'http',
+          url: 'https://shop.example.org/health',
+          basicAuth: { username: 'probe', password: 'hunter2-secret' },
+          expectedStatus: '200-299',
+          keyword: 'ok',
+          degradedAfter: '500ms',
+          conditions: ['[BODY].db == "up"'],
+          retries: 2,
+          recoveries: 3,
+          paused: true,
+        },
+      })
+      expect(created.statusCode).toBe(201)
+      const read = await h.app.inject({
+        url: '/api/v1/monitors/shop-rules',
+        headers: h.as('viewer'),
+      })
+      expect(read.json().rules).toEqual({
+        expectations: [
+          { text: 'status is 200-299', otherwise: 'down', source: 'probe' },
+          { text: 'body contains "ok"', otherwise: 'down', source: 'probe' },
+          { text: 'certificate is valid and trusted', otherwise: 'down', source: 'probe' },
+          { text: 'response time at most 500ms', otherwise: 'degraded', source: 'probe' },
+          { text: '[BODY].db == "up"', otherwise: 'down', source: 'condition' },
+        ],
+        downAfter: 3,
+        upAfter: 3,
+      })
+      expect(read.body).not.toContain('hunter2-secret')
+      const listed = await h.app.inject({ url: '/api/v1/monitors', headers: h.as('viewer') })
+      expect(listed.json().items[0]).not.toHaveProperty('rules')
+      await h.app.inject({
+        method: 'DELETE',
+        url: '/api/v1/monitors/shop-rules',
+        headers: h.as('operator'),
+      })
+    },
+  )
 
   it.skipIf(kind.skipReason)('refuses an invalid spec with 400 naming the field', async () => {
     const response = await h.app.inject({

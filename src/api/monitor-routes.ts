@@ -52,6 +52,40 @@ export const monitorViewSchema = {
     createdAt: { type: 'integer' },
     updatedAt: { type: 'integer' },
     version: { type: 'integer' },
+    rules: {
+      type: 'object',
+      description:
+        'Get one monitor only: what makes it down or degraded, in words, for people (not a stable format to parse).',
+      properties: {
+        expectations: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: {
+              text: { type: 'string', description: 'What each check requires.' },
+              otherwise: {
+                type: 'string',
+                enum: ['down', 'degraded'],
+                description: 'The state of a check that does not meet it.',
+              },
+              source: {
+                type: 'string',
+                enum: ['probe', 'condition'],
+                description: '`condition`: one of the spec’s `conditions`, as written.',
+              },
+            },
+          },
+        },
+        downAfter: {
+          type: 'integer',
+          description: 'Failing checks in a row before the monitor is down or degraded.',
+        },
+        upAfter: {
+          type: 'integer',
+          description: 'Passing checks in a row before it is up again.',
+        },
+      },
+    },
     uptime: {
       type: 'object',
       description:

@@ -133,6 +133,65 @@ describe.each(storeKinds)('runbook API on $name', (kind) => {
     expect(response.json().map((r: { name: string }) => r.name)).toEqual(['restart-worker'])
   })
 
+  it.skipIf(kind.skipReason)(
+    "lists a monitor's runbooks: its alert's, its entity's and the one it names",
+    async () => {
+      const runbook = (title: string, front: string) =>
+        `---\ntitle: ${title}\n${front}\n---\nWhat to do.\n\n## Step: look — Look\nLook at it.\n`
+      const files = {
+        'api-down.md': runbook(
+          'API down',
+          `alerts: ['alertname="MonitorUnhealthy", monitor="pay-api"']`,
+        ),
+        'api-slow.md': runbook('API slow', `alerts: ['monitor="pay-api", severity="warning"']`),
+        'named.md': runbook('Named by the monitor', 'roles: [support]'),
+        'other.md': runbook('Another monitor', `alerts: ['monitor="search"']`),
+      }
+      for (const [file, text] of Object.entries(files)) writeFileSync(join(dir, file), text)
+      try {
+        const created = await app.inject({
+          method: 'POST',
+          url: '/api/v1/monitors',
+          headers: as('olga'),
+          payload: {
+            id: 'pay-api',
+            type: 'tcp',
+            host: '127.0.0.1',
+            port: 9,
+            paused: true,
+            runbook: 'named',
+            labels: { service: 'payments' },
+          },
+        })
+        expect(created.statusCode).toBe(201)
+        const forMonitor = async (query: string) =>
+          app.inject({ url: `/api/v1/runbooks?${query}`, headers: as('viewer') })
+        const listed = await forMonitor('monitor=pay-api')
+        expect(listed.statusCode).toBe(200)
+        expect(
+          listed
+            .json()
+            .runbooks.map((r: { name: string; matchedBy: string[] }) => [r.name, r.matchedBy]),
+        ).toEqual([
+          ['api-down', ['alert']],
+          ['api-slow', ['alert']],
+          ['named', ['monitor']],
+          ['restart-worker', ['entity']],
+        ])
+        const narrowed = await forMonitor('monitor=pay-api&role=sre')
+        expect(narrowed.json().runbooks.map((r: { name: string }) => r.name)).toEqual([
+          'restart-worker',
+        ])
+        const missing = await forMonitor('monitor=nope')
+        expect(missing.statusCode).toBe(404)
+        expect(missing.json().error.message).toContain('monitor nope')
+      } finally {
+        for (const file of Object.keys(files)) rmSync(join(dir, file))
+        await app.inject({ method: 'DELETE', url: '/api/v1/monitors/pay-api', headers: as('olga') })
+      }
+    },
+  )
+
   it.skipIf(kind.skipReason)('renders the document and its steps', async () => {
     const response = await app.inject({
       url: '/api/v1/runbooks/restart-worker',

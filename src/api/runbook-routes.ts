@@ -8,6 +8,7 @@ import {
   listRunbookRunPage,
   listRunbooks,
   runbooksForAlert,
+  runbooksForMonitor,
   startRunbookRun,
   submitRunStep,
   type RunbookSettings,
@@ -63,12 +64,14 @@ export async function runbookRoutes(
     settled.catch((error: unknown) => request.log.error({ err: error }, 'runbook run failed'))
   }
 
-  app.get<{ Querystring: { role?: string; entity?: string; label?: string | string[] } }>(
+  app.get<{
+    Querystring: { role?: string; entity?: string; label?: string | string[]; monitor?: string }
+  }>(
     '/runbooks',
     {
       config: { role: 'viewer' },
       schema: {
-        summary: 'Runbooks, filtered by role, entity or alert labels',
+        summary: 'Runbooks, filtered by role, entity, alert labels or monitor',
         tags,
         querystring: {
           type: 'object',
@@ -79,6 +82,11 @@ export async function runbookRoutes(
               anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }],
               description:
                 'Alert labels as name=value, repeatable: only runbooks whose `alerts` match them.',
+            },
+            monitor: {
+              type: 'string',
+              description:
+                'A monitor id: only runbooks answering its alert, about its entity, or named by its `runbook` field; each lists why in `matchedBy` (`alert`, `entity`, `monitor`). 404 when no monitor has this id.',
             },
           },
         },
@@ -91,20 +99,24 @@ export async function runbookRoutes(
               issues: { type: 'array', items: object },
             },
           },
+          404: { description: 'No monitor has the id `monitor` names.', ...errorSchema },
         },
       },
     },
     async (request) => {
-      const { role, entity } = request.query
+      const { role, entity, monitor } = request.query
       const labels = labelsFrom(request.query.label)
       // The catalog knows the entity's kind, so a runbook written for every `database` matches.
       const kind = entity ? (await getEntity(deps.db, entity))?.kind : undefined
-      return listRunbooks(settings, {
+      const filter = {
         ...(role ? { role } : {}),
         ...(entity ? { entity } : {}),
         ...(kind ? { entityKind: kind } : {}),
         ...(labels ? { labels } : {}),
-      })
+      }
+      return monitor
+        ? runbooksForMonitor(deps, settings, monitor, filter)
+        : listRunbooks(settings, filter)
     },
   )
 

@@ -125,6 +125,10 @@ export const commandProbe = defineProbe({
   configSchema: commandConfigSchema,
   secretFields: ['env'],
   placeholders: ['[EXIT_CODE]', '[RESULT]', '[BODY]', '[RESPONSE_TIME]'],
+  expectations: () => [
+    { text: 'exit code 0 (OK) or 1 (WARNING)', otherwise: 'down' },
+    { text: 'exit code 0 (OK)', otherwise: 'degraded' },
+  ],
   target: (config) => [config.command, ...config.args].join(' '),
   async run(config, context) {
     const deadline = probeDeadline(context)

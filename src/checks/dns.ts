@@ -6,7 +6,7 @@ import * as dnsPacket from 'dns-packet'
 import { z } from 'zod'
 import { concludeCheck } from './conclude-check.js'
 import { describeNetworkError } from './network-error.js'
-import { defineProbe } from './probe.js'
+import { defineProbe, type ProbeExpectation } from './probe.js'
 import { probeDeadline } from './probe-deadline.js'
 import { portField } from './tcp.js'
 
@@ -200,6 +200,19 @@ export const dnsProbe = defineProbe({
   configSchema: dnsConfigSchema,
   secretFields: [],
   placeholders: ['[DNS_RCODE]', '[BODY]', '[RESPONSE_TIME]', '[CONNECTED]', '[IP]'],
+  expectations(config, conditions) {
+    const expected: ProbeExpectation[] =
+      conditions.length > 0
+        ? []
+        : [
+            { text: 'response code is NOERROR', otherwise: 'down' },
+            { text: `at least one ${config.recordType} record`, otherwise: 'down' },
+          ]
+    for (const answer of config.expectedAnswers ?? []) {
+      expected.push({ text: `answers include ${answer}`, otherwise: 'down' })
+    }
+    return expected
+  },
   target: (config) => `${config.recordType} ${config.query} @${config.server ?? 'system resolver'}`,
   async run(config, context) {
     const deadline = probeDeadline(context)

@@ -115,6 +115,16 @@ export const heartbeatProbe = defineProbe({
     }
     return issues
   },
+  expectations: (config) => [
+    {
+      text: `${
+        config.schedule !== undefined
+          ? `a ping for each run of "${config.schedule}" (${config.timezone})`
+          : `a ping every ${formatDuration(config.period ?? 3_600_000)}`
+      }, at most ${formatDuration(config.grace)} late`,
+      otherwise: 'down',
+    },
+  ],
   target: (config) =>
     config.schedule !== undefined
       ? `heartbeat "${config.schedule}" ${config.timezone}`

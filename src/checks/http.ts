@@ -7,7 +7,7 @@ import { durationField, evaluateConditions, type ConditionContext } from '../cor
 import { formatDuration } from '../core/time.js'
 import { concludeCheck } from './conclude-check.js'
 import { describeNetworkError, errorMessage } from './network-error.js'
-import { defineProbe } from './probe.js'
+import { defineProbe, type ProbeExpectation } from './probe.js'
 import { probeDeadline } from './probe-deadline.js'
 import {
   PrivateTargetError,
@@ -246,6 +246,35 @@ export const httpProbe = defineProbe({
     '[CONNECTED]',
     '[IP]',
   ],
+  expectations(config, conditions) {
+    const expected: ProbeExpectation[] = []
+    if (config.expectedStatus !== undefined || !conditions.some((c) => c.includes('[STATUS]'))) {
+      expected.push({
+        text: `status is ${describeStatuses(config.expectedStatus)}`,
+        otherwise: 'down',
+      })
+    }
+    if (config.keyword !== undefined) {
+      const verb = config.invertKeyword ? 'does not contain' : 'contains'
+      expected.push({ text: `body ${verb} ${JSON.stringify(config.keyword)}`, otherwise: 'down' })
+    }
+    if (config.jsonPath !== undefined) {
+      expected.push({
+        text: jsonPathCondition(config.jsonPath, config.expectedValue),
+        otherwise: 'down',
+      })
+    }
+    if (config.tlsVerify && /^https:/i.test(config.url)) {
+      expected.push({ text: 'certificate is valid and trusted', otherwise: 'down' })
+    }
+    if (config.degradedAfter !== undefined) {
+      expected.push({
+        text: `response time at most ${formatDuration(config.degradedAfter)}`,
+        otherwise: 'degraded',
+      })
+    }
+    return expected
+  },
   validate(config) {
     if (config.expectedValue !== undefined && config.jsonPath === undefined) {
       return [

@@ -35,6 +35,10 @@ export const mysqlProbe = defineProbe({
   secretFields: ['password', 'url'],
   placeholders: ['[CONNECTED]', '[BODY]', '[RESPONSE_TIME]'],
   validate: (config) => validateDatabaseConnection(config),
+  expectations: (config) => [
+    { text: 'accepts the connection and login', otherwise: 'down' },
+    { text: `query ${JSON.stringify(config.query)} succeeds`, otherwise: 'down' },
+  ],
   target: (config) => `mysql://${databaseWhere(config, defaults)}`,
   async run(config, context) {
     const deadline = probeDeadline(context)

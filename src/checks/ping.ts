@@ -208,6 +208,10 @@ export const pingProbe = defineProbe({
   configSchema: pingConfigSchema,
   secretFields: [],
   placeholders: ['[CONNECTED]', '[RESPONSE_TIME]', '[IP]'],
+  expectations: (config) => [
+    { text: 'host answers at least one ping', otherwise: 'down' },
+    { text: `all ${config.count} pings answered`, otherwise: 'degraded' },
+  ],
   target: (config) =>
     config.method === 'tcp' ? `ping tcp://${config.host}:${config.port}` : `ping ${config.host}`,
   async run(config, context) {

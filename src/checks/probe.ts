@@ -12,6 +12,14 @@ export interface ProbeContext {
   lastPingAt?: number
 }
 
+/** One thing a probe requires of what it observes, in words, and what it means when unmet. */
+export interface ProbeExpectation {
+  /** The requirement, as an operator would say it (`status is 200-299`). */
+  text: string
+  /** The state a check lands in when the requirement is not met. */
+  otherwise: 'down' | 'degraded'
+}
+
 /** A problem with a field of a probe's config that its schema alone cannot express. */
 export interface ProbeConfigIssue {
   /** The field's path inside the monitor spec (`['schedule']`). */
@@ -35,6 +43,11 @@ export interface ProbeDefinition<S extends z.ZodObject = z.ZodObject> {
   placeholders?: readonly Placeholder[]
   /** Checks between fields (`period` or `schedule`, not both); runs after the schema passed. */
   validate?(config: z.output<S>): ProbeConfigIssue[]
+  /**
+   * What the probe's own fields require (expected status, keyword, expiry), for the monitor
+   * page; the monitor's `conditions` are listed beside these, so leave them out.
+   */
+  expectations?(config: z.output<S>, conditions: readonly string[]): ProbeExpectation[]
   /** A short human description of what is checked (`GET https://example.org/health`). */
   target(config: z.output<S>): string
   run(config: z.output<S>, context: ProbeContext): Promise<CheckOutcome>

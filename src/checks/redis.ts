@@ -60,6 +60,10 @@ export const redisProbe = defineProbe({
         message: `${field} cannot be combined with url; put it in the url or drop the url`,
       }))
   },
+  expectations: (config) => [
+    { text: 'accepts the connection', otherwise: 'down' },
+    { text: `${commandArgs(config.command)[0] ?? 'PING'} succeeds`, otherwise: 'down' },
+  ],
   target: (config) => `redis://${where(config)} ${commandArgs(config.command)[0] ?? ''}`.trimEnd(),
   async run(config, context) {
     const deadline = probeDeadline(context)

@@ -15,7 +15,7 @@ import { mysqlProbe } from './mysql.js'
 import { errorMessage } from './network-error.js'
 import { pingProbe } from './ping.js'
 import { postgresProbe } from './postgres.js'
-import type { AnyProbeDefinition, TypedProbeDefinition } from './probe.js'
+import type { AnyProbeDefinition, ProbeExpectation, TypedProbeDefinition } from './probe.js'
 import { redisProbe } from './redis.js'
 import { tcpProbe } from './tcp.js'
 import { tlsProbe } from './tls.js'
@@ -192,6 +192,38 @@ export function parseMonitorSpec(input: unknown): ParseMonitorSpecResult {
 /** What a monitor checks, in a few words (`GET https://example.org/health`). */
 export function describeTarget(spec: MonitorSpec): string {
   return findProbe(spec.type)?.target(spec) ?? spec.type
+}
+
+/** One requirement a check must meet, in words; `condition` ones are written as in the spec. */
+export interface MonitorExpectation extends ProbeExpectation {
+  source: 'probe' | 'condition'
+}
+
+/** What decides a monitor's state: what each check requires, and how many checks confirm a change. */
+export interface MonitorRules {
+  expectations: MonitorExpectation[]
+  /** Failing checks in a row before the monitor turns down or degraded (`retries` + 1). */
+  downAfter: number
+  /** Passing checks in a row before a failing monitor is up again (`recoveries`). */
+  upAfter: number
+}
+
+/** Describes what makes a monitor down or degraded, from its type's fields and its conditions. */
+export function describeRules(spec: MonitorSpec): MonitorRules {
+  const probe = findProbe(spec.type)
+  const own = probe?.expectations?.(spec, spec.conditions) ?? []
+  return {
+    expectations: [
+      ...own.map((e): MonitorExpectation => ({ ...e, source: 'probe' })),
+      ...spec.conditions.map((text): MonitorExpectation => ({
+        text,
+        otherwise: 'down',
+        source: 'condition',
+      })),
+    ],
+    downAfter: spec.retries + 1,
+    upAfter: spec.recoveries,
+  }
 }
 
 /** Options of one check run. */

@@ -41,6 +41,12 @@ export const tcpProbe = defineProbe({
   configSchema: tcpConfigSchema,
   secretFields: ['send'],
   placeholders: ['[CONNECTED]', '[RESPONSE_TIME]', '[IP]', '[BODY]'],
+  expectations: (config) => [
+    { text: 'port accepts connections', otherwise: 'down' },
+    ...(config.expect !== undefined
+      ? [{ text: `reply contains ${JSON.stringify(config.expect)}`, otherwise: 'down' as const }]
+      : []),
+  ],
   target: (config) => `tcp://${config.host}:${config.port}`,
   run(config, context) {
     const deadline = probeDeadline(context)

@@ -48,6 +48,19 @@ export const tlsProbe = defineProbe({
   configSchema: tlsConfigSchema,
   secretFields: [],
   placeholders: ['[CERTIFICATE_EXPIRATION]', '[CONNECTED]', '[RESPONSE_TIME]', '[IP]'],
+  expectations: (config) => [
+    ...(config.tlsVerify
+      ? [{ text: 'certificate is trusted and valid now', otherwise: 'down' as const }]
+      : [{ text: 'certificate is valid now (trust not verified)', otherwise: 'down' as const }]),
+    {
+      text: `certificate expires in more than ${formatDuration(config.criticalBefore)}`,
+      otherwise: 'down',
+    },
+    {
+      text: `certificate expires in more than ${formatDuration(config.warnBefore)}`,
+      otherwise: 'degraded',
+    },
+  ],
   validate(config) {
     if (config.criticalBefore > config.warnBefore) {
       return [

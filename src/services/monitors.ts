@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { parseMonitorSpec } from '../checks/registry.js'
+import { describeRules, parseMonitorSpec, type MonitorRules } from '../checks/registry.js'
 import { redactedPlaceholder, redactSecrets } from '../config/redact.js'
 import { setPaused } from '../core/checks/index.js'
 import { monitorIdSchema } from '../core/checks/index.js'
@@ -50,6 +50,8 @@ export interface MonitorView {
   version: number
   /** Recent uptime, when the list was asked for it. */
   uptime?: RecentUptime
+  /** What makes the monitor down or degraded; in the single-monitor read only. */
+  rules?: MonitorRules
 }
 
 /** Secret values are replaced by this marker in every view. */
@@ -238,14 +240,17 @@ export async function syncPausedState(
   })
 }
 
-/** One monitor's view, or NotFoundError. */
+/** One monitor's view with its rules, or NotFoundError. */
 export async function getMonitorView(
   ctx: Pick<ServiceContext, 'db'>,
   id: string,
 ): Promise<MonitorView> {
   const row = await getMonitor(ctx.db, id)
   if (!row) throw new NotFoundError(`monitor ${id} does not exist`)
-  return monitorView(row)
+  const view = monitorView(row)
+  // A stored spec that no longer validates (an older Keel wrote it) still gets a view.
+  const parsed = parseMonitorSpec(row.spec)
+  return parsed.ok ? { ...view, rules: describeRules(parsed.spec) } : view
 }
 
 /** A page of monitor views and the cursor of the next page. */

@@ -1,5 +1,7 @@
 import { marked } from 'marked'
-import { formatMatchers, type Labels } from '../core/alerts/index.js'
+import { formatMatchers, monitorAlertLabels, type Labels } from '../core/alerts/index.js'
+import { entityOfLabels } from '../core/catalog/index.js'
+import { parseMonitorSpec } from '../checks/registry.js'
 import { ConflictError, InputError, NotAllowedError, NotFoundError } from '../core/errors.js'
 import {
   applyRunEvent,
@@ -32,6 +34,8 @@ import { runCommand } from '../runbooks/run-command.js'
 import { runHttp } from '../runbooks/run-http.js'
 import { getAlert } from '../store/alerts.js'
 import { appendAudit } from '../store/audit.js'
+import { getEntity } from '../store/catalog.js'
+import { getMonitor } from '../store/monitors.js'
 import type { Db, Executor } from '../store/dialect.js'
 import { appendTimeline, getIncident } from '../store/incidents.js'
 import {
@@ -229,6 +233,56 @@ export async function runbooksForAlert(
   const alert = await getAlert(ctx.db, fingerprint)
   if (!alert) throw new NotFoundError(`no alert has fingerprint ${fingerprint}`)
   return (await listRunbooks(settings, { labels: alert.labels as Labels })).runbooks
+}
+
+/** Why a runbook is listed for a monitor: it answers the monitor's alert, names the monitor's entity (or the entity names it), or the monitor's `runbook` field names it. */
+export type MonitorRunbookMatch = 'alert' | 'entity' | 'monitor'
+
+/** A runbook listed for a monitor, with the reasons it matches. */
+export interface MonitorRunbook extends RunbookSummary {
+  matchedBy: MonitorRunbookMatch[]
+}
+
+/**
+ * The runbooks for a monitor, any reason sufficing: their `alerts` match the labels of its alert
+ * while down or degraded, their `entities` name the entity its `entity` (or `service`) label
+ * names or that entity lists them, or its spec's `runbook` names them. `filter` narrows further.
+ */
+export async function runbooksForMonitor(
+  ctx: Pick<ServiceContext, 'db'>,
+  settings: RunbookSettings | undefined,
+  id: string,
+  filter: RunbookFilter = {},
+): Promise<{ runbooks: MonitorRunbook[]; issues: RunbookFileIssue[] }> {
+  const row = await getMonitor(ctx.db, id)
+  if (!row) throw new NotFoundError(`monitor ${id} does not exist`)
+  if (settings === undefined) return { runbooks: [], issues: [] }
+  const parsed = parseMonitorSpec(row.spec)
+  // A stored spec that no longer validates still has its labels; severity then takes the default.
+  const spec = parsed.ok
+    ? parsed.spec
+    : { labels: (row.spec.labels ?? {}) as Labels, severity: 'critical', runbook: undefined }
+  const alerting = { id: row.slug, type: row.type, severity: spec.severity, labels: spec.labels }
+  const alertLabels = [monitorAlertLabels(alerting), monitorAlertLabels(alerting, 'degraded')]
+  const entityId = entityOfLabels(spec.labels)
+  const entity = entityId !== undefined ? await getEntity(ctx.db, entityId) : undefined
+  const library = await loadRunbooks(settings.paths)
+  const runbooks = filterRunbooks(library.runbooks, filter).flatMap((runbook) => {
+    const matchedBy: MonitorRunbookMatch[] = []
+    if (alertLabels.some((labels) => filterRunbooks([runbook], { labels }).length > 0)) {
+      matchedBy.push('alert')
+    }
+    const namesEntity =
+      entityId !== undefined &&
+      filterRunbooks([runbook], {
+        entity: entityId,
+        ...(entity ? { entityKind: entity.kind } : {}),
+      }).length > 0
+    if (namesEntity || entity?.runbooks.includes(runbook.name)) matchedBy.push('entity')
+    if (spec.runbook === runbook.name) matchedBy.push('monitor')
+    return matchedBy.length > 0 ? [{ ...summary(runbook), matchedBy }] : []
+  })
+  return { runbooks, issues: library.issues }
 }
 
 /** What starting a run asks for. */

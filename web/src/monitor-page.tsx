@@ -11,6 +11,8 @@ import {
   roleAllows,
   type CheckNowOutcome,
   type CheckResult,
+  type MonitorRules,
+  type MonitorRunbook,
   type MonitorState,
   type MonitorView,
   type Page,
@@ -18,6 +20,7 @@ import {
   type Session,
   type StateChange,
 } from './types'
+import { useApi } from './use-api'
 import { useNow } from './use-media'
 
 const rollupSeries: ChartSeries[] = [
@@ -25,6 +28,19 @@ const rollupSeries: ChartSeries[] = [
   { label: 'p95', color: '--chart-2' },
   { label: 'max', color: '--chart-3' },
 ]
+const hourMs = 3_600_000
+const dayMs = 24 * hourMs
+
+/** The chart's time ranges; each reads the roll-ups whose bucket suits its span. */
+const ranges = [
+  { label: '6 h', resolution: 'm', unit: 'per-minute', bucketMs: 60_000, spanMs: 6 * hourMs },
+  { label: '24 h', resolution: 'h', unit: 'hourly', bucketMs: hourMs, spanMs: dayMs },
+  { label: '7 d', resolution: 'h', unit: 'hourly', bucketMs: hourMs, spanMs: 7 * dayMs },
+  { label: '90 d', resolution: 'd', unit: 'daily', bucketMs: dayMs, spanMs: 90 * dayMs },
+] as const
+
+type ChartRange = (typeof ranges)[number]
+
 const rawSeries: ChartSeries[] = [
   { label: 'latency', color: '--chart-1' },
   { label: 'failed', color: '--down', pointsOnly: true },
@@ -64,18 +80,23 @@ export function MonitorPage(props: {
   const now = useNow(5_000)
   const live = store.entries.get(id)?.view
   const [fetched, setFetched] = useState<MonitorView>()
+  const [rules, setRules] = useState<MonitorRules>()
   const [missing, setMissing] = useState<string>()
 
+  // Read once even when the live list has the monitor: only this read carries its rules, and
+  // they change only with the spec (a new version).
   useEffect(() => {
-    if (live) return
     const controller = new AbortController()
     api<MonitorView>(`/api/v1/monitors/${encodeURIComponent(id)}`, { signal: controller.signal })
-      .then(setFetched)
+      .then((detail) => {
+        setFetched(detail)
+        setRules(detail.rules)
+      })
       .catch((err: unknown) => {
         if (!controller.signal.aborted) setMissing(err instanceof Error ? err.message : String(err))
       })
     return () => controller.abort()
-  }, [id, live === undefined])
+  }, [id, live?.version])
 
   const view = live ?? fetched
   const base = `/api/v1/monitors/${encodeURIComponent(id)}`
@@ -84,10 +105,15 @@ export function MonitorPage(props: {
     `${base}/history?limit=50`,
     `${view?.state}:${view?.stateSince}`,
   )
-  // Minute roll-ups change once a minute; reload them when a check lands in a new minute.
+  const [range, setRange] = useState<ChartRange>(ranges[0])
+  // Ends at the current bucket, so the URL (and the read) changes once per bucket, not per render.
+  const rangeEnd = (Math.floor(now / range.bucketMs) + 1) * range.bucketMs
   const rollups = useList<Rollup>(
-    `${base}/rollups?resolution=m`,
-    Math.floor((view?.lastCheckedAt ?? 0) / 60_000),
+    `${base}/rollups?resolution=${range.resolution}&from=${rangeEnd - range.spanMs}`,
+    range,
+  )
+  const runbooks = useApi<{ runbooks: MonitorRunbook[] }>(
+    `/api/v1/runbooks?monitor=${encodeURIComponent(id)}`,
   )
 
   const chart = useMemo(() => {
@@ -99,7 +125,7 @@ export function MonitorPage(props: {
         buckets.map((b) => b.latencyP95),
         buckets.map((b) => b.latencyMax),
       ]
-      return { data, series: rollupSeries, caption: 'per minute, last 6 hours' }
+      return { data, series: rollupSeries, caption: `${range.unit}, last ${range.label}` }
     }
     const raw = [...(results.items ?? [])].reverse()
     const data: uPlot.AlignedData = [
@@ -110,9 +136,9 @@ export function MonitorPage(props: {
     return {
       data,
       series: rawSeries,
-      caption: `last ${raw.length} checks (minute roll-ups appear after the first minutes)`,
+      caption: `last ${raw.length} checks; no ${range.unit} roll-ups in this range yet`,
     }
-  }, [rollups.items, results.items])
+  }, [rollups.items, results.items, range])
 
   const [busy, setBusy] = useState<string>()
   const [actionError, setActionError] = useState<string>()
@@ -267,10 +293,29 @@ export function MonitorPage(props: {
         </section>
       ) : null}
 
-      <section className="card">
-        <div className="card-head">
+      <div className="two-col">
+        <RulesCard rules={rules} />
+        <RunbooksCard monitor={view} runbooks={runbooks.data?.runbooks} error={runbooks.error} />
+      </div>
+
+      <section className="card" data-resolution={range.resolution}>
+        <div className="card-head chart-head">
           <h2>Latency</h2>
-          <span className="muted">{chart.caption}</span>
+          <span className="muted" data-testid="chart-caption">
+            {chart.caption}
+          </span>
+          <div className="segmented ranges" role="group" aria-label="Time range">
+            {ranges.map((r) => (
+              <button
+                key={r.label}
+                type="button"
+                aria-pressed={r === range}
+                onClick={() => setRange(r)}
+              >
+                {r.label}
+              </button>
+            ))}
+          </div>
         </div>
         {chart.data[0].length > 0 ? (
           <LatencyChart data={chart.data} series={chart.series} theme={theme} />
@@ -359,5 +404,93 @@ export function MonitorPage(props: {
         <pre>{JSON.stringify(spec, null, 2)}</pre>
       </section>
     </main>
+  )
+}
+
+const matchWords: Record<MonitorRunbook['matchedBy'][number], string> = {
+  alert: 'answers its alert',
+  entity: 'about its entity',
+  monitor: 'named by the monitor',
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`
+}
+
+/** What makes the monitor down or degraded, as the server describes it. */
+function RulesCard(props: { rules: MonitorRules | undefined }) {
+  const { rules } = props
+  return (
+    <section className="card rules">
+      <div className="card-head">
+        <h2>Conditions</h2>
+        <span className="muted">each check needs</span>
+      </div>
+      {rules ? (
+        <>
+          <ul className="rule-list" data-testid="conditions">
+            {rules.expectations.map((e) => (
+              <li key={`${e.source}:${e.text}`} data-otherwise={e.otherwise}>
+                {e.source === 'condition' ? <code>{e.text}</code> : <span>{e.text}</span>}
+                <span className={`rule-otherwise status-text status-${e.otherwise}`}>
+                  else {e.otherwise}
+                </span>
+              </li>
+            ))}
+          </ul>
+          <p className="muted small rule-confirm" data-testid="confirm-rule">
+            Down or degraded after {plural(rules.downAfter, 'failing check')} in a row; up again
+            after {plural(rules.upAfter, 'passing check')}.
+          </p>
+        </>
+      ) : (
+        <p className="muted">Loading…</p>
+      )}
+    </section>
+  )
+}
+
+/** The runbooks that answer the monitor's alert, are about its entity, or that it names. */
+function RunbooksCard(props: {
+  monitor: MonitorView
+  runbooks: MonitorRunbook[] | undefined
+  error: string | undefined
+}) {
+  const { monitor, runbooks, error } = props
+  return (
+    <section className="card">
+      <div className="card-head">
+        <h2>Runbooks</h2>
+        <span className="muted">what to do when it fails</span>
+      </div>
+      {runbooks && runbooks.length > 0 ? (
+        <ul className="runbook-links" data-testid="monitor-runbooks">
+          {runbooks.map((runbook) => (
+            <li key={runbook.name}>
+              <Link
+                href={`/runbooks/${encodeURIComponent(runbook.name)}`}
+                data-runbook={runbook.name}
+              >
+                {runbook.title}
+              </Link>
+              <span className="muted small">
+                {runbook.matchedBy.map((m) => matchWords[m]).join(' · ')}
+              </span>
+            </li>
+          ))}
+        </ul>
+      ) : runbooks ? (
+        <p className="muted">
+          No runbook matches. One is listed here when its <code>alerts</code> match{' '}
+          <code>monitor="{monitor.id}"</code>, its <code>entities</code> name this monitor’s{' '}
+          <code>entity</code> or <code>service</code> label, or the monitor’s <code>runbook</code>{' '}
+          field names it.
+        </p>
+      ) : error ? (
+        <p className="form-error">{error}</p>
+      ) : (
+        <p className="muted">Loading…</p>
+      )}
+    </section>
   )
 }

@@ -27,6 +27,33 @@ export interface MonitorView {
   version: number
   /** Recent uptime; only in the list read with `uptime=true`, never in stream events. */
   uptime?: RecentUptime
+  /** What makes it down or degraded; only in the single-monitor read. */
+  rules?: MonitorRules
+}
+
+/** One requirement of each check, in words (src/checks/registry.ts, MonitorRules). */
+export interface MonitorExpectation {
+  text: string
+  otherwise: 'down' | 'degraded'
+  /** `condition`: one of the spec's `conditions`, as written. */
+  source: 'probe' | 'condition'
+}
+
+/** What decides a monitor's state. */
+export interface MonitorRules {
+  expectations: MonitorExpectation[]
+  /** Failing checks in a row before it is down or degraded. */
+  downAfter: number
+  /** Passing checks in a row before it is up again. */
+  upAfter: number
+}
+
+/** A runbook listed for a monitor (`GET /api/v1/runbooks?monitor=`), with why it matches. */
+export interface MonitorRunbook {
+  name: string
+  title: string
+  description?: string
+  matchedBy: ('alert' | 'entity' | 'monitor')[]
 }
 
 /** Checks and failures of one hour; `count` 0 means no check ran. */

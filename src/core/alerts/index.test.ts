@@ -36,6 +36,7 @@ describe('the alerts domain index', () => {
         'matchersSchema',
         'matchesAll',
         'matchesValue',
+        'monitorAlertLabels',
         'nextMaintenanceChange',
         'nextSilenceChange',
         'openGroup',

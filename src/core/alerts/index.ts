@@ -50,7 +50,12 @@ export {
   type ParseMatcherResult,
   type ParseMatchersResult,
 } from './matchers.js'
-export { alertForTransition, type AlertEvent, type AlertingMonitor } from './monitor-alert.js'
+export {
+  alertForTransition,
+  monitorAlertLabels,
+  type AlertEvent,
+  type AlertingMonitor,
+} from './monitor-alert.js'
 export {
   defaultRouteTiming,
   matchRoutes,

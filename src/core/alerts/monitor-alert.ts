@@ -24,6 +24,23 @@ export interface AlertingMonitor {
 }
 
 /**
+ * The labels of a monitor's alert while it is down, or degraded (which lowers the severity to
+ * `warning`): the monitor's own labels plus the ones Keel adds.
+ */
+export function monitorAlertLabels(
+  monitor: AlertingMonitor,
+  state: 'down' | 'degraded' = 'down',
+): Labels {
+  return {
+    ...monitor.labels,
+    alertname: 'MonitorUnhealthy',
+    monitor: monitor.id,
+    monitor_type: monitor.type,
+    severity: state === 'degraded' ? 'warning' : monitor.severity,
+  }
+}
+
+/**
  * The alert event a monitor's state transition produces, or undefined when the transition is
  * not worth an alert (leaving pending for up, pausing a monitor that was neither bad nor
  * flapping). Down and degraded share one alert per monitor so that a degraded → down change
@@ -39,13 +56,7 @@ export function alertForTransition(
   if (!bad && !wasBad && !transition.flappingChanged) return undefined
   if (to === 'paused' && !wasBad && !transition.flappingChanged) return undefined
   const firing = bad || (transition.flappingChanged && transition.flapping)
-  const labels: Labels = {
-    ...monitor.labels,
-    alertname: 'MonitorUnhealthy',
-    monitor: monitor.id,
-    monitor_type: monitor.type,
-    severity: to === 'degraded' ? 'warning' : monitor.severity,
-  }
+  const labels = monitorAlertLabels(monitor, to === 'degraded' ? 'degraded' : 'down')
   // Severity can change between degraded and down; keep it out of the identity.
   const identity = { ...labels }
   delete identity.severity
