@@ -4,6 +4,7 @@ import type { TLSSocket } from 'node:tls'
 import { Agent, buildConnector, interceptors, request, type Dispatcher } from 'undici'
 import { z } from 'zod'
 import { durationField, evaluateConditions, type ConditionContext } from '../core/checks/index.js'
+import { redactUserinfoPassword } from '../core/config/index.js'
 import { formatDuration } from '../core/time.js'
 import { concludeCheck } from './conclude-check.js'
 import { describeNetworkError, errorMessage } from './network-error.js'
@@ -116,6 +117,11 @@ async function readBody(body: AsyncIterable<Buffer> & { destroy(): unknown }): P
     }
   }
   return Buffer.concat(chunks).subarray(0, maxBodyBytes).toString('utf8')
+}
+
+/** The URL as messages show it: a password in its userinfo never reaches results or alerts. */
+function shownUrl(url: string): string {
+  return redactUserinfoPassword(url, '<redacted>')
 }
 
 function origin(url: string): string {
@@ -291,7 +297,7 @@ export const httpProbe = defineProbe({
     }
     return []
   },
-  target: (config) => `${config.method} ${config.url}`,
+  target: (config) => `${config.method} ${shownUrl(config.url)}`,
   async run(config, context) {
     const deadline = probeDeadline(context)
     let ip: string | undefined
@@ -411,9 +417,9 @@ export const httpProbe = defineProbe({
       const failure = refused
         ? refused.message
         : deadline.signal.aborted
-          ? `${deadline.abortMessage()} waiting for ${config.method} ${config.url}`
+          ? `${deadline.abortMessage()} waiting for ${config.method} ${shownUrl(config.url)}`
           : errorMessage(error).startsWith('Redirect loop')
-            ? `redirect loop: ${config.url} leads back to a URL it already visited`
+            ? `redirect loop: ${shownUrl(config.url)} leads back to a URL it already visited`
             : describeNetworkError(error, origin(config.url))
       return concludeCheck({
         context,

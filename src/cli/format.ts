@@ -1,10 +1,30 @@
-import { isSecretPath } from '../config/redact.js'
-import { formatPlan, formatPlanSummary } from '../core/config/index.js'
+import { isSecretPath, redactUrlPasswords } from '../config/redact.js'
+import { formatPlan, formatPlanSummary, type Plan } from '../core/config/index.js'
 import { formatDuration } from '../core/time.js'
 import type { ApplyPlan } from '../services/apply.js'
 
+/** The plan with the password of each URL in a changed field `<redacted>` (start-up logs it). */
+function withUrlPasswordsRedacted<T>(plan: Plan<T>): Plan<T> {
+  return {
+    ...plan,
+    update: plan.update.map((update) => ({
+      ...update,
+      fields: update.fields.map((field) => ({
+        ...field,
+        before: redactUrlPasswords(field.before),
+        after: redactUrlPasswords(field.after),
+      })),
+    })),
+  }
+}
+
 /** The plan of an apply as terraform-like lines, secrets masked, with one summary line. */
-export function formatApplyPlan(plan: ApplyPlan): string[] {
+export function formatApplyPlan(applyPlan: ApplyPlan): string[] {
+  const plan = {
+    ...applyPlan,
+    channels: withUrlPasswordsRedacted(applyPlan.channels),
+    monitors: withUrlPasswordsRedacted(applyPlan.monitors),
+  }
   const lines = [
     ...formatPlan(plan.channels, 'channel', {
       summary: false,

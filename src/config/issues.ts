@@ -1,5 +1,5 @@
 import type { z } from 'zod'
-import type { PathSegment } from '../core/config/index.js'
+import { redactUserinfoPassword, type PathSegment } from '../core/config/index.js'
 
 /** One problem found in a config: where it is (file, line, column, path) and how to fix it. */
 export interface ConfigIssue {
@@ -183,7 +183,9 @@ const expectedNames: Record<string, string> = {
 }
 
 function quote(value: unknown): string {
-  return `\`${typeof value === 'string' ? value : JSON.stringify(value)}\``
+  // A URL's password stays out of error messages even in a field that is not secret as a whole.
+  const text = typeof value === 'string' ? value : JSON.stringify(value)
+  return `\`${redactUserinfoPassword(text ?? 'undefined', '<redacted>')}\``
 }
 
 function describeOne(

@@ -1,6 +1,12 @@
 import { channels } from '../channels/index.js'
 import { probes } from '../checks/registry.js'
-import { formatPath, redactPaths, type PathSegment } from '../core/config/index.js'
+import {
+  formatPath,
+  redactPaths,
+  redactUserinfoPassword,
+  userinfoPasswordSpan,
+  type PathSegment,
+} from '../core/config/index.js'
 import type { KeelConfig } from './schema.js'
 
 /** What a secret is replaced with in output. */
@@ -44,19 +50,74 @@ export function isSecretConfigPath(config: unknown, segments: readonly PathSegme
 
 /** Replaces the password in a connection URL, in the userinfo part and in a `password` parameter. */
 export function redactUrlPassword(url: string): string {
-  return url
-    .replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@?#]*:)([^@/?#]*)@/i, `$1${redactedPlaceholder}@`)
-    .replace(/([?&]password=)[^&#]*/i, `$1${redactedPlaceholder}`)
+  return redactUserinfoPassword(url, redactedPlaceholder).replace(
+    /([?&]password=)[^&#]*/i,
+    `$1${redactedPlaceholder}`,
+  )
 }
 
-/** A copy of a monitor or channel spec with each of its type's secret fields `<redacted>`. */
+/** A copy of `value` with `change` applied to every string in it, however deep. */
+function mapStrings(value: unknown, change: (text: string, path: string[]) => string): unknown {
+  const walk = (item: unknown, path: string[]): unknown => {
+    if (typeof item === 'string') return change(item, path)
+    if (Array.isArray(item)) return item.map((entry, i) => walk(entry, [...path, String(i)]))
+    if (!isRecord(item)) return item
+    return Object.fromEntries(Object.entries(item).map(([k, v]) => [k, walk(v, [...path, k])]))
+  }
+  return walk(value, [])
+}
+
+/** A copy of `value` with the password of every URL in it, however deep, `<redacted>`. */
+export function redactUrlPasswords<T>(value: T): T {
+  return mapStrings(value, (text) => redactUserinfoPassword(text, redactedPlaceholder)) as T
+}
+
+/**
+ * A copy of a monitor or channel spec with each of its type's secret fields `<redacted>`, and the
+ * password of any URL in its other fields (`https://user:<redacted>@host/`).
+ */
 export function redactSecrets<T extends Record<string, unknown>>(
   section: SecretSection,
   spec: T,
 ): T {
-  return typeof spec.type === 'string'
-    ? redactPaths(spec, secretFieldsOf(section, spec.type), redactedPlaceholder)
-    : spec
+  if (typeof spec.type !== 'string') return spec
+  return redactUrlPasswords(
+    redactPaths(spec, secretFieldsOf(section, spec.type), redactedPlaceholder),
+  )
+}
+
+/** What {@link keepRedactedUrlPasswords} made of a submitted spec. */
+export interface KeptUrlPasswords<T> {
+  spec: T
+  /** Dotted paths of URLs whose password is still `<redacted>` but whose stored URL differs. */
+  unresolved: string[]
+}
+
+/**
+ * Puts the stored password back into each URL of `submitted` that carries `<redacted>` as its
+ * userinfo password, as a round trip of the redacted view does. Only a URL that is otherwise the
+ * same as the stored one at the same path gets it back, so an edit cannot send the password to
+ * another host or user; the rest are listed in `unresolved` for the caller to refuse.
+ */
+export function keepRedactedUrlPasswords<T>(submitted: T, stored: unknown): KeptUrlPasswords<T> {
+  const unresolved: string[] = []
+  const spec = mapStrings(submitted, (text, path) => {
+    const span = userinfoPasswordSpan(text)
+    if (!span || text.slice(span[0], span[1]) !== redactedPlaceholder) return text
+    let before: unknown = stored
+    for (const key of path) {
+      before = isRecord(before) || Array.isArray(before) ? (before as never)[key] : undefined
+    }
+    if (
+      typeof before === 'string' &&
+      redactUserinfoPassword(before, redactedPlaceholder) === text
+    ) {
+      return before
+    }
+    unresolved.push(path.join('.'))
+    return text
+  }) as T
+  return { spec, unresolved }
 }
 
 /**

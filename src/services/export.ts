@@ -1,5 +1,6 @@
 import { stringify } from 'yaml'
 import { secretFieldsOf } from '../config/redact.js'
+import { userinfoPasswordSpan } from '../core/config/index.js'
 import { listChannels } from '../store/channels.js'
 import type { Executor } from '../store/dialect.js'
 import { listMonitors } from '../store/monitors.js'
@@ -37,6 +38,32 @@ function placeholders(value: unknown, id: string, path: string[], names: string[
   return `\${${name}}`
 }
 
+/** Replaces the password of each URL in `value` (`https://u:pw@host/`) with a `${NAME}` placeholder. */
+function urlPasswordPlaceholders(
+  value: unknown,
+  id: string,
+  path: string[],
+  names: string[],
+): unknown {
+  if (typeof value === 'string') {
+    const span = userinfoPasswordSpan(value)
+    if (!span) return value
+    const name = secretVariableName(id, [...path, 'password'])
+    names.push(name)
+    return `${value.slice(0, span[0])}\${${name}}${value.slice(span[1])}`
+  }
+  if (Array.isArray(value)) {
+    return value.map((item, i) => urlPasswordPlaceholders(item, id, [...path, String(i)], names))
+  }
+  if (!isRecord(value)) return value
+  return Object.fromEntries(
+    Object.entries(value).map(([key, item]) => [
+      key,
+      urlPasswordPlaceholders(item, id, [...path, key], names),
+    ]),
+  )
+}
+
 function withPlaceholders(
   section: 'monitors' | 'channels',
   id: string,
@@ -53,7 +80,9 @@ function withPlaceholders(
       holder[last] = placeholders(holder[last], id, keys, names)
     }
   }
-  return copy
+  // The password in a URL's userinfo is a secret too, whatever field holds the URL; it is
+  // exported as written in the URL (percent-encoded where needed), so set the variable that way.
+  return urlPasswordPlaceholders(copy, id, [], names) as Record<string, unknown>
 }
 
 /**

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { describeRules, parseMonitorSpec, type MonitorRules } from '../checks/registry.js'
-import { redactedPlaceholder, redactSecrets } from '../config/redact.js'
+import { keepRedactedUrlPasswords, redactedPlaceholder, redactSecrets } from '../config/redact.js'
 import { setPaused } from '../core/checks/index.js'
 import { monitorIdSchema } from '../core/checks/index.js'
 import { ConflictError, InputError, NotFoundError } from '../core/errors.js'
@@ -102,6 +102,24 @@ export function validateMonitorSpec(id: string, input: unknown): Record<string, 
   return input as Record<string, unknown>
 }
 
+/**
+ * The submitted spec with each URL password the redacted view showed as `<redacted>` put back
+ * from the stored spec, so saving an edited view keeps the password; an InputError when a URL
+ * came back redacted but otherwise changed (or there is no stored spec), naming each field.
+ */
+function withStoredUrlPasswords(
+  id: string,
+  spec: Record<string, unknown>,
+  stored: Record<string, unknown> | undefined,
+): Record<string, unknown> {
+  const kept = keepRedactedUrlPasswords(spec, stored)
+  if (kept.unresolved.length === 0) return kept.spec
+  const message = `the URL password shows as ${redacted}; type it again (it is kept only while the rest of the URL is unchanged)`
+  throw new InputError(`monitor ${id}: ${kept.unresolved.join(', ')}: ${message}`, {
+    details: kept.unresolved.map((path) => ({ path, message })),
+  })
+}
+
 /** A new heartbeat ping token: unguessable, URL-safe. */
 export function newPingToken(): string {
   return randomBytes(16).toString('base64url')
@@ -118,7 +136,7 @@ export async function createMonitor(
   id: string,
   input: unknown,
 ): Promise<MonitorView> {
-  const spec = validateMonitorSpec(id, input)
+  const spec = withStoredUrlPasswords(id, validateMonitorSpec(id, input), undefined)
   requireTeamAccess(ctx.actor, 'operator', { type: 'monitor', id, team: monitorTeam(spec) })
   const now = ctx.clock.now()
   return ctx.db.transaction().execute(async (trx) => {
@@ -148,7 +166,7 @@ export async function updateMonitor(
   id: string,
   input: unknown,
 ): Promise<MonitorView> {
-  const spec = validateMonitorSpec(id, input)
+  const submitted = validateMonitorSpec(id, input)
   const now = ctx.clock.now()
   return ctx.db.transaction().execute(async (trx) => {
     const existing = await getMonitor(trx, id)
@@ -158,6 +176,7 @@ export async function updateMonitor(
       id,
       team: monitorTeam(existing.spec),
     })
+    const spec = withStoredUrlPasswords(id, submitted, existing.spec)
     requireTeamAccess(ctx.actor, 'operator', { type: 'monitor', id, team: monitorTeam(spec) })
     refuseConfigManaged(existing)
     const updated = await updateMonitorSpec(

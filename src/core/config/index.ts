@@ -1,5 +1,5 @@
 export { formatPath, type PathSegment } from './path.js'
-export { redactPaths } from './secret-paths.js'
+export { redactPaths, redactUserinfoPassword, userinfoPasswordSpan } from './secret-paths.js'
 export {
   diffValues,
   formatPlan,
