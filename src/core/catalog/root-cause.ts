@@ -15,10 +15,14 @@ export interface RootCause {
  * Undefined when nothing it depends on is down: the alert's entity is then its own root cause
  * and the alert pages as usual.
  *
- * The alert pipeline calls it for each firing alert whose labels name an entity
- * (`entityOfLabels`), with `downEntities` = the entities whose health is `down` (monitor
- * roll-up) or that have a firing alert of their own. A result means: group the alert under
- * `rootEntity`'s incident instead of paging for it, and name `rootEntity` as probable root cause.
+ * The alert pipeline (`dependencyPlacement` in src/engine/dependencies.ts) calls it for each
+ * newly firing alert whose labels name a catalog entity (`entityOfLabels`: `entity=`, else
+ * `service=`), with `downEntities` = the entities it depends on that have an open incident, each
+ * incident's entities read from its alerts' labels the same way (its `service` when it has no
+ * alerts). A result means: the alert joins the open incident that stands for `rootEntity` instead
+ * of paging, and the timeline names `rootEntity` as probable root cause. The other order, where
+ * dependents alerted first, does not come through here: the root's alert then merges their
+ * unacknowledged incidents into its own (`mergeDependentIncidents`, walking the graph itself).
  * Intermediate entities on the path need not be down: a failure travels through an unmonitored
  * cache just as well.
  */
