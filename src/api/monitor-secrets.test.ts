@@ -100,6 +100,62 @@ describe.each(apiStoreKinds)('monitor secrets on $name', ({ kind }) => {
   )
 
   it.skipIf(kind.skipReason)(
+    'keeps whole secret fields across a round trip of the redacted view, and never stores the placeholder',
+    async () => {
+      const { port } = server.address() as AddressInfo
+      const spec = {
+        type: 'http',
+        url: `http://127.0.0.1:${port}/health`,
+        headers: { 'X-Token': headerSecret },
+        basicAuth: { username: 'keel', password },
+      }
+      const send = (method: 'POST' | 'PUT', path: string, payload: object) =>
+        h.app.inject({ method, url: path, headers: h.as('operator'), payload })
+      expect((await send('POST', '/api/v1/monitors', { id: 'trip', ...spec })).statusCode).toBe(201)
+      const view = await h.app.inject({ url: '/api/v1/monitors/trip', headers: h.as('viewer') })
+      expect(view.json().spec).toMatchObject({
+        headers: '<redacted>',
+        basicAuth: { password: '<redacted>' },
+      })
+
+      // The view saved back with a new interval keeps both secrets, and the check still logs in.
+      const saved = await send('PUT', '/api/v1/monitors/trip', {
+        ...view.json().spec,
+        interval: '2m',
+      })
+      expect(saved.statusCode).toBe(200)
+      const stored = (await getMonitor(h.store.db, 'trip'))?.spec
+      expect(stored).toMatchObject({ ...spec, interval: '2m' })
+      const checked = await h.app.inject({
+        method: 'POST',
+        url: '/api/v1/monitors/trip/check',
+        headers: h.as('responder'),
+      })
+      expect(checked.json().status).toBe('up')
+
+      // Pointing the kept password at another target, or a new monitor, is refused by name.
+      for (const [method, path, payload] of [
+        ['PUT', '/api/v1/monitors/trip', { ...view.json().spec, url: 'http://127.0.0.1:1/' }],
+        ['POST', '/api/v1/monitors', { ...view.json().spec, id: 'copy' }],
+      ] as const) {
+        const refused = await send(method, path, payload)
+        expect(refused.statusCode).toBe(400)
+        expect(refused.json().error.message).toContain(
+          'basicAuth.password: shows as <redacted>; type the secret again',
+        )
+        expect(refused.json().error.details).toEqual(
+          expect.arrayContaining([
+            expect.objectContaining({ path: 'headers' }),
+            expect.objectContaining({ path: 'basicAuth.password' }),
+          ]),
+        )
+      }
+      expect((await getMonitor(h.store.db, 'trip'))?.spec).toEqual(stored)
+      expect(await getMonitor(h.store.db, 'copy')).toBeFalsy()
+    },
+  )
+
+  it.skipIf(kind.skipReason)(
     'keeps URL passwords out of views, the audit trail and the export, and across round trips',
     async () => {
       const { port } = server.address() as AddressInfo

@@ -1,6 +1,11 @@
 import { randomBytes } from 'node:crypto'
 import { describeRules, parseMonitorSpec, type MonitorRules } from '../checks/registry.js'
-import { keepRedactedUrlPasswords, redactedPlaceholder, redactSecrets } from '../config/redact.js'
+import {
+  keepRedactedUrlPasswords,
+  redactedPlaceholder,
+  redactSecrets,
+  secretFieldsOf,
+} from '../config/redact.js'
 import { setPaused } from '../core/checks/index.js'
 import { monitorIdSchema } from '../core/checks/index.js'
 import { ConflictError, InputError, NotFoundError } from '../core/errors.js'
@@ -102,22 +107,77 @@ export function validateMonitorSpec(id: string, input: unknown): Record<string, 
   return input as Record<string, unknown>
 }
 
-/**
- * The submitted spec with each URL password the redacted view showed as `<redacted>` put back
- * from the stored spec, so saving an edited view keeps the password; an InputError when a URL
- * came back redacted but otherwise changed (or there is no stored spec), naming each field.
- */
-function withStoredUrlPasswords(
-  id: string,
+function valueAt(spec: unknown, path: string): unknown {
+  let value = spec
+  for (const key of path.split('.')) {
+    value = typeof value === 'object' && value !== null ? (value as never)[key] : undefined
+  }
+  return value
+}
+
+function withValueAt(
   spec: Record<string, unknown>,
-  stored: Record<string, unknown> | undefined,
+  path: string,
+  value: unknown,
 ): Record<string, unknown> {
+  const copy = structuredClone(spec)
+  const keys = path.split('.')
+  let holder = copy as Record<string, unknown>
+  for (const key of keys.slice(0, -1)) holder = holder[key] as Record<string, unknown>
+  holder[keys[keys.length - 1] as string] = value
+  return copy
+}
+
+/** The fields that say where a check connects, and so where its secrets are sent. */
+const targetFields = ['url', 'host', 'port', 'socket'] as const
+
+/**
+ * The submitted spec with each secret the redacted view showed as `<redacted>` put back from the
+ * stored spec, so saving an edited view keeps the secret: whole secret fields (a password,
+ * `basicAuth.password`, headers) and URL passwords. A whole field comes back only while the type
+ * and the target (url, host, port) are unchanged, and a URL password only while the rest of its
+ * URL is, so an edit cannot send a kept secret somewhere else. Anything left `<redacted>` is an
+ * InputError naming each field: the placeholder is never stored as a secret.
+ */
+function withStoredSecrets(
+  id: string,
+  input: unknown,
+  stored: Record<string, unknown> | undefined,
+): unknown {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return input
+  const submitted = input as Record<string, unknown>
+  const fields = secretFieldsOf('monitors', String(submitted.type)).filter(
+    (field) => valueAt(submitted, field) === redacted,
+  )
+  let spec = submitted
+  const unresolved: { path: string; message: string }[] = []
+  const fieldMessage = `shows as ${redacted}; type the secret again (it is kept only while the type and target are unchanged)`
+  if (fields.length > 0) {
+    let candidate = submitted
+    for (const field of fields) {
+      const before = valueAt(stored, field)
+      if (stored?.type === submitted.type && before !== undefined) {
+        candidate = withValueAt(candidate, field, before)
+      }
+    }
+    const sameTarget =
+      stored !== undefined &&
+      targetFields.every(
+        (key) =>
+          JSON.stringify(keepRedactedUrlPasswords(candidate[key], stored[key]).spec) ===
+          JSON.stringify(stored[key]),
+      )
+    if (sameTarget) spec = candidate
+    for (const field of fields) {
+      if (valueAt(spec, field) === redacted) unresolved.push({ path: field, message: fieldMessage })
+    }
+  }
   const kept = keepRedactedUrlPasswords(spec, stored)
-  if (kept.unresolved.length === 0) return kept.spec
-  const message = `the URL password shows as ${redacted}; type it again (it is kept only while the rest of the URL is unchanged)`
-  throw new InputError(`monitor ${id}: ${kept.unresolved.join(', ')}: ${message}`, {
-    details: kept.unresolved.map((path) => ({ path, message })),
-  })
+  const urlMessage = `the URL password shows as ${redacted}; type it again (it is kept only while the rest of the URL is unchanged)`
+  for (const path of kept.unresolved) unresolved.push({ path, message: urlMessage })
+  if (unresolved.length === 0) return kept.spec
+  const lines = unresolved.map((entry) => `${entry.path}: ${entry.message}`)
+  throw new InputError(`monitor ${id}: ${lines.join('; ')}`, { details: unresolved })
 }
 
 /** A new heartbeat ping token: unguessable, URL-safe. */
@@ -136,7 +196,7 @@ export async function createMonitor(
   id: string,
   input: unknown,
 ): Promise<MonitorView> {
-  const spec = withStoredUrlPasswords(id, validateMonitorSpec(id, input), undefined)
+  const spec = validateMonitorSpec(id, withStoredSecrets(id, input, undefined))
   requireTeamAccess(ctx.actor, 'operator', { type: 'monitor', id, team: monitorTeam(spec) })
   const now = ctx.clock.now()
   return ctx.db.transaction().execute(async (trx) => {
@@ -166,7 +226,9 @@ export async function updateMonitor(
   id: string,
   input: unknown,
 ): Promise<MonitorView> {
-  const submitted = validateMonitorSpec(id, input)
+  // A body without placeholders is checked before the store is read, so it gets a 400 even for a
+  // monitor that does not exist; one with placeholders is checked once they are filled in.
+  if (!JSON.stringify(input ?? null).includes(redacted)) validateMonitorSpec(id, input)
   const now = ctx.clock.now()
   return ctx.db.transaction().execute(async (trx) => {
     const existing = await getMonitor(trx, id)
@@ -176,7 +238,7 @@ export async function updateMonitor(
       id,
       team: monitorTeam(existing.spec),
     })
-    const spec = withStoredUrlPasswords(id, submitted, existing.spec)
+    const spec = validateMonitorSpec(id, withStoredSecrets(id, input, existing.spec))
     requireTeamAccess(ctx.actor, 'operator', { type: 'monitor', id, team: monitorTeam(spec) })
     refuseConfigManaged(existing)
     const updated = await updateMonitorSpec(

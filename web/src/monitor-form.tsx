@@ -168,17 +168,8 @@ function specOf(state: FormState): { spec: Record<string, unknown> } | { issue: 
     }
     Object.assign(spec, extra)
   }
-  const redacted = Object.entries(spec).filter(([, v]) => JSON.stringify(v).includes('<redacted>'))
-  if (redacted.length > 0) {
-    const names = redacted.map(([k]) => k).join(', ')
-    const message = `${names}: secrets are shown as <redacted>; type the real value again`
-    return {
-      issue: {
-        message,
-        issues: redacted.map(([k]) => ({ path: k, message: 'type the secret again' })),
-      },
-    }
-  }
+  // Secrets shown as <redacted> go back as they are: the server keeps the stored value while
+  // the target is unchanged and otherwise names the field to type again.
   return { spec }
 }
 
