@@ -197,6 +197,21 @@ describe('httpProbe', () => {
     expect(outcome).toMatchObject({ status: 'up' })
   })
 
+  it('logs in with the credentials of the URL userinfo, decoded, unless basicAuth is given', async () => {
+    const withUserinfo = base.replace('http://', 'http://keel:p%40ss@')
+    const basic = (text: string) => `"Basic ${Buffer.from(text).toString('base64')}"`
+    const fromUrl = await check(
+      { url: `${withUserinfo}/echo` },
+      { conditions: [`[BODY].authorization == ${basic('keel:p@ss')}`] },
+    )
+    expect(fromUrl).toMatchObject({ status: 'up' })
+    const explicit = await check(
+      { url: `${withUserinfo}/echo`, basicAuth: { username: 'other', password: 'pw' } },
+      { conditions: [`[BODY].authorization == ${basic('other:pw')}`] },
+    )
+    expect(explicit).toMatchObject({ status: 'up' })
+  })
+
   it('is down with a clear message when the port is closed', async () => {
     const port = await closedPort()
     const outcome = await check({ url: `http://127.0.0.1:${port}/` })

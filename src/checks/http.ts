@@ -334,13 +334,27 @@ export const httpProbe = defineProbe({
         : agent
     }
     const headers: Record<string, string> = { 'user-agent': 'Keel-Monitor/0.1' }
-    if (config.basicAuth) {
-      const { username, password } = config.basicAuth
+    // Credentials in the URL's userinfo log in like curl's: sent as Basic auth (basicAuth wins),
+    // never as part of the request line.
+    const target = new URL(config.url)
+    const userinfo = target.username !== '' || target.password !== ''
+    const credentials =
+      config.basicAuth ??
+      (userinfo
+        ? {
+            username: decodeURIComponent(target.username),
+            password: decodeURIComponent(target.password),
+          }
+        : undefined)
+    if (credentials) {
+      const { username, password } = credentials
       headers.authorization = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`
     }
+    target.username = ''
+    target.password = ''
     Object.assign(headers, config.headers)
     try {
-      const response = await request(config.url, {
+      const response = await request(userinfo ? target.toString() : config.url, {
         method: config.method,
         headers,
         ...(config.body !== undefined ? { body: config.body } : {}),
