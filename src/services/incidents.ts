@@ -113,12 +113,16 @@ function auditedIncident(incident: Incident) {
  * decides, an illegal change is a ConflictError with its reason (HTTP 409), and a legal one is
  * written with its timeline entries and an audit event.
  */
+/** Incident changes that need an operator (routes and team scope agree); the rest need a responder. */
+const operatorActions = new Set(['incident.reassign', 'incident.severity', 'incident.roles'])
+
 /**
  * A team-scoped actor (a token or user given roles per team) may respond only to incidents of
- * its teams; the incident's team is the `team` label its alerts carried when it opened.
+ * its teams, with the role the action needs in that team; the incident's team is the `team`
+ * label its alerts carried when it opened.
  */
-function requireIncidentTeam(ctx: ServiceContext, incident: Incident): void {
-  requireTeamAccess(ctx.actor, 'responder', {
+function requireIncidentTeam(ctx: ServiceContext, incident: Incident, action = ''): void {
+  requireTeamAccess(ctx.actor, operatorActions.has(action) ? 'operator' : 'responder', {
     type: 'incident',
     id: `#${incident.id}`,
     team: incident.team,
@@ -136,7 +140,7 @@ async function changeIncident(
   const now = ctx.clock.now()
   return ctx.db.transaction().execute(async (trx) => {
     const incident = await incidentOrThrow(trx, id, true)
-    requireIncidentTeam(ctx, incident)
+    requireIncidentTeam(ctx, incident, action)
     await check?.(trx, incident)
     const result = await applyStoredIncidentEvent(trx, incident, event, now)
     if (!result.ok) throw new ConflictError(result.reason)
@@ -280,7 +284,7 @@ export async function setIncidentRoles(
   const now = ctx.clock.now()
   return ctx.db.transaction().execute(async (trx) => {
     let incident = await incidentOrThrow(trx, id, true)
-    requireIncidentTeam(ctx, incident)
+    requireIncidentTeam(ctx, incident, 'incident.roles')
     const changed: Record<string, string | null> = {}
     for (const [role, to] of wanted) {
       if (incident.roles[role] === to) continue

@@ -12,7 +12,13 @@ import {
   updateCatalogEntity,
 } from './catalog.js'
 import type { Actor, ServiceContext } from './context.js'
-import { acknowledgeIncident, addIncidentNote, setIncidentRoles } from './incidents.js'
+import {
+  acknowledgeIncident,
+  addIncidentNote,
+  reassignIncident,
+  setIncidentRoles,
+  setIncidentSeverity,
+} from './incidents.js'
 
 const t0 = Date.UTC(2026, 11, 6, 4, 0, 0)
 
@@ -81,6 +87,38 @@ for (const kind of storeKinds) {
       )
       // Without a scope the role alone decides.
       expect((await acknowledgeIncident(ctx(unscoped), web as number)).status).toBe('acknowledged')
+    })
+
+    it('needs an operator in the team to reassign, set roles or change severity', async () => {
+      // Operator in dba, only responder in web: the route lets an operator in, the team decides.
+      const mixed: Actor = {
+        name: 'cy',
+        role: 'operator',
+        teams: { dba: 'operator', web: 'responder' },
+      }
+      const processed = await store.db
+        .transaction()
+        .execute((trx) =>
+          processAlertEvents(
+            trx,
+            [
+              firing({ alertname: 'Replication', service: 'db-main', team: 'dba' }),
+              firing({ alertname: 'Latency', service: 'web', team: 'web' }),
+            ],
+            { now: t0 },
+          ),
+        )
+      const [dba, web] = processed.map((p) => p.incident?.incident.id as number) as [number, number]
+      const needsOperator = /has role responder in team web; changing incident #\d+ needs operator/
+      await expect(reassignIncident(ctx(mixed), web, { to: 'cy' })).rejects.toThrow(needsOperator)
+      await expect(setIncidentRoles(ctx(mixed), web, { commander: 'cy' })).rejects.toThrow(
+        needsOperator,
+      )
+      await expect(setIncidentSeverity(ctx(mixed), web, { severity: 'critical' })).rejects.toThrow(
+        needsOperator,
+      )
+      expect((await acknowledgeIncident(ctx(mixed), web)).status).toBe('acknowledged')
+      expect((await reassignIncident(ctx(mixed), dba, { to: 'cy' })).assignee).toBe('cy')
     })
 
     it('lets a team-scoped operator edit only catalog entities its team owns', async () => {
