@@ -28,6 +28,53 @@ describe('fingerprint', () => {
     expect(fingerprint(labels)).toBe(expected)
   })
 
+  // Label names sort by their bytes, as Go's sort.Strings does: upper case before `_` before
+  // lower case, and a shorter name before a longer one it begins. A sort that ignores case or
+  // follows the locale gives other values here. Obtained on 2026-12-08 from Alertmanager 0.25.0
+  // (Debian's prometheus-alertmanager): POST each set to /api/v2/alerts of a running instance
+  // and read the `fingerprint` field of GET /api/v2/alerts (what
+  // test/alertmanager-fingerprint.test.ts does live when the binary is installed).
+  it.each<{ name: string; labels: Labels; expected: string }>([
+    {
+      name: 'upper case, underscore, lower case and a longer name',
+      labels: { a: '1', B: '2', _c: '3', Z: '4', aa: '5' },
+      expected: 'dcf50389ef746163',
+    },
+    {
+      name: 'two names differing only in case',
+      labels: { alertname: 'KeelOrderA', a: 'x', A: 'y' },
+      expected: '0ac97d27b638ac11',
+    },
+    {
+      name: 'a lone underscore between upper and lower case',
+      labels: { alertname: 'KeelOrderB', _: 'u', Z: 'z', a: 'l' },
+      expected: '202cd743abbe7ac8',
+    },
+    {
+      name: 'a prefix, an upper-case letter, an underscore and a lower-case letter after it',
+      labels: { alertname: 'KeelOrderC', a_b: '1', aB: '2', a: '3', ab: '4' },
+      expected: '1e746e1533062a81',
+    },
+    {
+      name: 'one word in four spellings',
+      labels: {
+        alertname: 'KeelOrderD',
+        Service: 'db',
+        service: 'web',
+        SERVICE: 'ops',
+        _service: 'x',
+      },
+      expected: '4807dad06cc1cfa8',
+    },
+    {
+      name: 'a digit, an upper-case letter, an underscore and a lower-case letter in second place',
+      labels: { alertname: 'KeelOrderE', x9: 'n', x_: 'u', xZ: 'up', xa: 'low' },
+      expected: '079210091a05443f',
+    },
+  ])('sorts names by bytes: $name gives what Alertmanager gives', ({ labels, expected }) => {
+    expect(fingerprint(labels)).toBe(expected)
+  })
+
   it.each<{ name: string; a: Labels; b: Labels }>([
     {
       name: 'the order labels were written in does not matter',
