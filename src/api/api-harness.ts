@@ -43,7 +43,14 @@ export function testClock(start = Date.UTC(2024, 4, 1, 12)): TestClock {
 /** Builds the real API over a fresh store of `kind` with real tokens for every role. */
 export async function startApiHarness(
   kind: StoreKind,
-  options: { log?: Logger; bodyLimitBytes?: number } = {},
+  options: {
+    log?: Logger
+    bodyLimitBytes?: number
+    /** Runbook folders, for the runbook routes (without them no runbook exists). */
+    runbooks?: ApiDeps['runbooks']
+    /** Signs one-click links and feed tokens (without it those routes answer 404). */
+    secretKey?: Uint8Array
+  } = {},
 ): Promise<ApiHarness> {
   const { location, drop } = await freshLocation(kind.name)
   const store = await openStore(location)
@@ -58,6 +65,8 @@ export async function startApiHarness(
     log: options.log ?? pino({ level: 'silent' }),
     metrics,
     ...(options.bodyLimitBytes ? { bodyLimitBytes: options.bodyLimitBytes } : {}),
+    ...(options.runbooks ? { runbooks: options.runbooks } : {}),
+    ...(options.secretKey ? { secretKey: options.secretKey } : {}),
     onChange: (what) => changes.push(what),
   }
   const app = await buildApi(deps)
