@@ -18,10 +18,11 @@ import type { Db, Executor } from '../store/dialect.js'
 import {
   clearLoginFailures,
   consumeSetupLink,
-  countLoginFailures,
+  endOtherSetupLinks,
   insertSetupLink,
   peekSetupLink,
-  recordLoginFailure,
+  releaseLoginAttempts,
+  reserveLoginAttempt,
   revokeUserSessions,
 } from '../store/sessions.js'
 import { roles } from './auth.js'
@@ -268,13 +269,11 @@ export async function createSetupLink(
   const now = deps.clock.now()
   const token = randomBytes(32).toString('base64url')
   const expiresAt = now + setupLinkLifetimeMs
-  await insertSetupLink(deps.db, {
-    idHash: linkHash(token),
-    username: id,
-    createdAt: now,
-    expiresAt,
+  // The new link ends the user's older ones, so a link handed out earlier cannot reset later.
+  await deps.db.transaction().execute(async (trx) => {
+    await insertSetupLink(trx, { idHash: linkHash(token), username: id, createdAt: now, expiresAt })
+    await audit(trx, actor, now, 'user.setup-link', id, { after: { expiresAt } })
   })
-  await audit(deps.db, actor, now, 'user.setup-link', id, { after: { expiresAt } })
   return { user: id, token, path: `/setup#${token}`, expiresAt }
 }
 
@@ -301,6 +300,7 @@ export async function completeSetup(
   return deps.db.transaction().execute(async (trx) => {
     const id = await consumeSetupLink(trx, linkHash(input.token), now)
     if (!id) throw new NotFoundError(setupLinkGone)
+    const linksEnded = await endOtherSetupLinks(trx, id, linkHash(input.token), now)
     await updateUser(trx, id, { passwordHash: hash }, now)
     const revoked = await revokeUserSessions(trx, id, now)
     const actor: Actor = {
@@ -311,6 +311,7 @@ export async function completeSetup(
     await audit(trx, actor, now, 'user.password', id, {
       via: 'setup-link',
       sessionsRevoked: revoked,
+      ...(linksEnded > 0 ? { setupLinksEnded: linksEnded } : {}),
     })
     return id
   })
@@ -343,8 +344,10 @@ const invalidLogin = 'user name or password is wrong'
 
 /**
  * Checks a user name and password. Unknown user, no password, disabled user and wrong password
- * all answer the same message in about the same time. Failures count per user name and per
- * source address in the store, so the limit holds across nodes and restarts.
+ * all answer the same message in about the same time. Each attempt is reserved in the store per
+ * user name and per source address before the password is hashed, so parallel attempts on any
+ * number of nodes run at most the limit of password checks per window; a failure keeps its
+ * reservation, a success clears the user's failures and returns its address place.
  */
 export async function loginWithPassword(
   deps: UserDeps,
@@ -352,16 +355,11 @@ export async function loginWithPassword(
 ): Promise<LoginOutcome> {
   const now = deps.clock.now()
   const username = input.username.trim().toLowerCase()
-  const keys = [`user:${username}`, ...(input.source ? [`address:${input.source}`] : [])]
-  // A failure counts for exactly the window: at `oldest + window` it no longer does.
-  const failures = await countLoginFailures(deps.db, keys, now - loginWindowMs + 1)
-  const over = keys
-    .map((key) => {
-      const f = failures.get(key)
-      const limit = key.startsWith('user:') ? loginLimits.perUser : loginLimits.perAddress
-      return f && f.count >= limit ? f.oldest + loginWindowMs : undefined
-    })
-    .filter((until): until is number => until !== undefined)
+  const userKey = `user:${username}`
+  const keys = [
+    { key: userKey, limit: loginLimits.perUser },
+    ...(input.source ? [{ key: `address:${input.source}`, limit: loginLimits.perAddress }] : []),
+  ]
   const actorName = `user:${username}`
   const failAudit = async (why: string) =>
     appendAudit(deps.db, {
@@ -373,9 +371,10 @@ export async function loginWithPassword(
       ...(input.source ? { source: input.source } : {}),
       details: { reason: why },
     })
-  if (over.length > 0) {
+  const reservation = await reserveLoginAttempt(deps.db, keys, now, loginWindowMs)
+  if (!reservation.ok) {
     await failAudit('rate-limited')
-    const retryAfterSeconds = Math.max(1, Math.ceil((Math.max(...over) - now) / 1000))
+    const retryAfterSeconds = Math.max(1, Math.ceil((reservation.until - now) / 1000))
     return {
       ok: false,
       reason: 'rate-limited',
@@ -389,11 +388,12 @@ export async function loginWithPassword(
       ? await verifyPassword(input.password, user.passwordHash)
       : await verifyDummyPassword(input.password)
   if (!user || !matches || user.disabled) {
-    await recordLoginFailure(deps.db, keys, now)
+    // The reservation stays as the failure.
     await failAudit(!user ? 'unknown user' : !matches ? 'wrong password' : 'disabled')
     return { ok: false, reason: 'invalid', message: invalidLogin }
   }
-  await clearLoginFailures(deps.db, [`user:${username}`], now - loginWindowMs)
+  await clearLoginFailures(deps.db, [userKey], now - loginWindowMs)
+  await releaseLoginAttempts(deps.db, reservation.ids)
   if (user.passwordHash !== undefined && needsRehash(user.passwordHash)) {
     await updateUser(deps.db, username, { passwordHash: await hashPassword(input.password) }, now)
   }

@@ -133,6 +133,67 @@ export function runAccessContract(kind: StoreKind): void {
       expect(after.get('address:1')).toEqual({ count: 1, oldest: t0 + 20 })
     })
 
+    it('reserves login attempts up to each key’s limit, also in parallel, and releases them', async () => {
+      const { db } = store
+      const keys = [
+        { key: 'user:a', limit: 3 },
+        { key: 'address:1', limit: 5 },
+      ]
+      const window = 1_000
+      const burst = await Promise.all(
+        Array.from({ length: 12 }, () => sessions.reserveLoginAttempt(db, keys, t0, window)),
+      )
+      const granted = burst.filter((r) => r.ok)
+      expect(granted).toHaveLength(3)
+      expect(burst.filter((r) => !r.ok)).toEqual(
+        Array.from({ length: 9 }, () => ({ ok: false, until: t0 + window })),
+      )
+      const counts = await sessions.countLoginFailures(db, ['user:a', 'address:1'], 0)
+      expect(counts.get('user:a')?.count).toBe(3)
+      expect(counts.get('address:1')?.count).toBe(3)
+      // The address allows two more under another user name, then refuses.
+      const other = [{ key: 'user:b', limit: 3 }, keys[1] as sessions.LoginLimitKey]
+      expect((await sessions.reserveLoginAttempt(db, other, t0 + 1, window)).ok).toBe(true)
+      const last = await sessions.reserveLoginAttempt(db, other, t0 + 2, window)
+      expect(last.ok).toBe(true)
+      expect(await sessions.reserveLoginAttempt(db, other, t0 + 3, window)).toEqual({
+        ok: false,
+        until: t0 + window,
+      })
+      if (last.ok) await sessions.releaseLoginAttempts(db, last.ids)
+      expect((await sessions.countLoginFailures(db, ['user:b'], 0)).get('user:b')?.count).toBe(1)
+      // Attempts count for exactly the window.
+      expect((await sessions.reserveLoginAttempt(db, keys, t0 + window, window)).ok).toBe(true)
+    })
+
+    it('ends a user’s other setup links when one is made or used', async () => {
+      const { db } = store
+      const link = (idHash: string, username = 'alice') =>
+        sessions.insertSetupLink(db, { idHash, username, createdAt: t0, expiresAt: t0 + 100 })
+      await link('b1', 'bob')
+      await link('a1')
+      await link('a2')
+      expect(await sessions.peekSetupLink(db, 'a1', t0)).toBeUndefined()
+      expect(await sessions.peekSetupLink(db, 'a2', t0)).toBe('alice')
+      expect(await sessions.peekSetupLink(db, 'b1', t0)).toBe('bob')
+      await sessions.insertSetupLink(db, {
+        idHash: 'a3',
+        username: 'alice',
+        createdAt: t0 - 1,
+        expiresAt: t0 + 100,
+      })
+      expect(await sessions.peekSetupLink(db, 'a2', t0)).toBeUndefined()
+      // Two live links of one user, as an older Keel left them: using one ends the other.
+      await db
+        .insertInto('setup_links')
+        .values({ id_hash: 'a4', username: 'alice', created_at: t0, expires_at: t0 + 100 })
+        .execute()
+      expect(await sessions.consumeSetupLink(db, 'a3', t0 + 1)).toBe('alice')
+      expect(await sessions.endOtherSetupLinks(db, 'alice', 'a3', t0 + 1)).toBe(1)
+      expect(await sessions.peekSetupLink(db, 'a4', t0 + 1)).toBeUndefined()
+      expect(await sessions.peekSetupLink(db, 'b1', t0 + 1)).toBe('bob')
+    })
+
     it('uses a setup link once and never after it expires', async () => {
       const { db } = store
       await sessions.insertSetupLink(db, {

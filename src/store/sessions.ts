@@ -1,5 +1,5 @@
-import type { Selectable } from 'kysely'
-import type { Executor } from './dialect.js'
+import { sql, type Selectable } from 'kysely'
+import { dialectOf, type Db, type Executor } from './dialect.js'
 import type { SessionRow } from './schema-access.js'
 
 /** A stored browser session; the cookie value is known only by its hash. */
@@ -153,6 +153,71 @@ export async function countLoginFailures(
   return new Map(rows.map((r) => [r.key, { count: Number(r.n), oldest: Number(r.oldest) }]))
 }
 
+/** One rate-limit key of a login attempt and how many attempts it allows per window. */
+export interface LoginLimitKey {
+  key: string
+  limit: number
+}
+
+/** A reserved login attempt (its rows), or the time the earliest full key frees a place. */
+export type LoginReservation = { ok: true; ids: number[] } | { ok: false; until: number }
+
+/**
+ * Reserves one login attempt under every key before the password is checked: inserts a row per
+ * key, then counts the rows in the window, in one transaction; when a key holds more than its
+ * limit the rows are taken back and the answer says until when. PostgreSQL serialises the keys
+ * with transaction advisory locks (taken in key order, so two attempts cannot deadlock), SQLite
+ * with its single writer, so parallel attempts on any number of nodes never run more than the
+ * limit of password checks per window. A reserved row counts as a failure until the login
+ * succeeds and releases it.
+ */
+export async function reserveLoginAttempt(
+  db: Db,
+  keys: readonly LoginLimitKey[],
+  now: number,
+  windowMs: number,
+): Promise<LoginReservation> {
+  return db.transaction().execute(async (trx) => {
+    if (dialectOf(db) === 'postgres') {
+      for (const key of keys.map((k) => k.key).sort()) {
+        await sql`select pg_advisory_xact_lock(hashtextextended(${`keel-login:${key}`}, 0))`.execute(
+          trx,
+        )
+      }
+    }
+    const inserted = await trx
+      .insertInto('login_attempts')
+      .values(keys.map(({ key }) => ({ key, at: now })))
+      .returning('id')
+      .execute()
+    const ids = inserted.map((row) => Number(row.id))
+    // An attempt counts for exactly the window: at `oldest + window` it no longer does.
+    const counts = await countLoginFailures(
+      trx,
+      keys.map((k) => k.key),
+      now - windowMs + 1,
+    )
+    const full = keys
+      .map(({ key, limit }) => {
+        const held = counts.get(key)
+        return held && held.count > limit ? held.oldest + windowMs : undefined
+      })
+      .filter((until): until is number => until !== undefined)
+    if (full.length === 0) return { ok: true, ids }
+    await trx.deleteFrom('login_attempts').where('id', 'in', ids).execute()
+    return { ok: false, until: Math.max(...full) }
+  })
+}
+
+/** Takes back reserved login attempts (the address rows of a login that succeeded). */
+export async function releaseLoginAttempts(db: Executor, ids: readonly number[]): Promise<void> {
+  if (ids.length === 0) return
+  await db
+    .deleteFrom('login_attempts')
+    .where('id', 'in', [...ids])
+    .execute()
+}
+
 /** Forgets the failures under these keys (after a successful login) and all before `before`. */
 export async function clearLoginFailures(
   db: Executor,
@@ -165,11 +230,32 @@ export async function clearLoginFailures(
     .execute()
 }
 
-/** Stores a one-time setup link by its hash. */
+/**
+ * Ends every unused setup link of a user but `keep` (a link just made or just used), so only the
+ * newest link can set the password; returns how many ended. An ended link is marked used.
+ */
+export async function endOtherSetupLinks(
+  db: Executor,
+  username: string,
+  keep: string,
+  now: number,
+): Promise<number> {
+  const result = await db
+    .updateTable('setup_links')
+    .set({ used_at: now })
+    .where('username', '=', username)
+    .where('id_hash', '!=', keep)
+    .where('used_at', 'is', null)
+    .executeTakeFirst()
+  return Number(result.numUpdatedRows)
+}
+
+/** Stores a one-time setup link by its hash; the user's older unused links end with it. */
 export async function insertSetupLink(
   db: Executor,
   link: { idHash: string; username: string; createdAt: number; expiresAt: number },
 ): Promise<void> {
+  await endOtherSetupLinks(db, link.username, link.idHash, link.createdAt)
   await db
     .insertInto('setup_links')
     .values({
@@ -183,7 +269,8 @@ export async function insertSetupLink(
 
 /**
  * Marks a setup link used and returns its user, or undefined when it is unknown, expired or
- * already used. One UPDATE decides, so two nodes racing on the same link cannot both win.
+ * already used. One UPDATE decides, so two nodes racing on the same link cannot both win. The
+ * caller ends the user's other links in the same transaction (`endOtherSetupLinks`).
  */
 export async function consumeSetupLink(
   db: Executor,
