@@ -183,4 +183,33 @@ describe.skipIf(!haveChromium)('the catalog pages in Chromium', () => {
     await saveScreenshot(p, 'catalog-entity-dark-phone', true)
     await phone.close()
   }, 60_000)
+
+  it('shows a javascript: link stored before links were checked as text, never as a link', async () => {
+    // Written straight to the store, as a row from an older Keel would be.
+    const spec = {
+      kind: 'host',
+      name: 'db-host-1',
+      owner: 'dba',
+      labels: {},
+      links: [
+        { title: 'Evil', url: 'javascript:alert(document.cookie)' },
+        { title: 'Grafana', url: 'https://grafana.example.org/d/host' },
+      ],
+      dependsOn: [],
+      runbooks: [],
+    }
+    await keel.store.db
+      .updateTable('catalog_entities')
+      .set({ spec: JSON.stringify(spec) })
+      .where('id', '=', 'db-host')
+      .execute()
+    await page.goto(`${keel.url}/catalog/db-host`)
+    await page.getByText('Grafana', { exact: true }).waitFor()
+    expect(await page.locator('a', { hasText: 'Evil' }).count()).toBe(0)
+    expect(await page.locator('.unsafe-link', { hasText: 'Evil' }).count()).toBe(1)
+    expect(await page.locator('a[href^="javascript"]').count()).toBe(0)
+    expect(await page.locator('a', { hasText: 'Grafana' }).getAttribute('href')).toBe(
+      'https://grafana.example.org/d/host',
+    )
+  }, 60_000)
 })

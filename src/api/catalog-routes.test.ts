@@ -233,6 +233,16 @@ describe.each(apiStoreKinds)('/api/v1/catalog on $name', ({ kind }) => {
       expect(badTier.body).toContain('tier')
       const badId = await send('POST', '/api/v1/catalog', { id: 'Bad Id', kind: 'host' })
       expect(badId.statusCode).toBe(400)
+      for (const url of ['javascript:alert(1)', 'data:text/html,x', 'vbscript:msgbox(1)']) {
+        const badLink = await send('POST', '/api/v1/catalog', {
+          id: 'x',
+          kind: 'host',
+          links: [{ title: 'Runbook', url }],
+        })
+        expect(badLink.statusCode).toBe(400)
+        expect(badLink.body).toContain('links')
+        expect(badLink.body).toContain('must be an http(s) or mailto: URL')
+      }
       const taken = await send('POST', '/api/v1/catalog', { id: 'web', kind: 'website' })
       expect(taken.statusCode).toBe(409)
       // Nothing refused was stored.

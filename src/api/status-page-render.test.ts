@@ -42,6 +42,18 @@ function wellFormedXmlIssues(xml: string): string[] {
   return issues
 }
 
+/** Decodes XML's five named entities and numeric references, as an XML parser does once. */
+function decodeEntities(text: string): string {
+  const named: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" }
+  return text.replace(/&(#x[0-9a-f]+|#\d+|amp|lt|gt|quot|apos);/gi, (_all, ref: string) =>
+    ref.startsWith('#x') || ref.startsWith('#X')
+      ? String.fromCodePoint(Number.parseInt(ref.slice(2), 16))
+      : ref.startsWith('#')
+        ? String.fromCodePoint(Number(ref.slice(1)))
+        : (named[ref.toLowerCase()] ?? ''),
+  )
+}
+
 function view(overrides: Partial<StatusPageView> = {}): StatusPageView {
   return {
     title: nasty,
@@ -114,6 +126,43 @@ describe('status page feeds', () => {
     expect(xml).toContain('Tom &#38; Jerry&#39;s &#60;script&#62;')
     expect(xml).toContain('incident-7')
     expect(xml).toContain('maintenance-upgrade')
+  })
+
+  it('RSS descriptions decode, as XML and then as HTML the way readers do, to the text written', () => {
+    const text = 'Fixed &lt;script&gt; in the <b>checkout</b> & "cart"'
+    const xml = renderStatusRss(
+      view({
+        activeIncidents: [
+          {
+            id: 9,
+            title: 'Checkout',
+            status: 'identified',
+            impact: 'minor',
+            components: [],
+            startedAt: now - 60_000,
+            updates: [{ at: now - 60_000, status: 'identified', text }],
+          },
+        ],
+        pastIncidents: [],
+        maintenance: [],
+      }),
+    )
+    expect(wellFormedXmlIssues(xml)).toEqual([])
+    const description = /<item>[\s\S]*?<description>([^<]*)<\/description>/.exec(xml)?.[1] ?? ''
+    const html = decodeEntities(description)
+    // The HTML a reader renders holds no tag but the line breaks Keel puts in.
+    expect(html.replace(/<br>/g, '')).not.toContain('<')
+    expect(decodeEntities(html.replace(/<br>/g, '\n'))).toBe(
+      `2026-12-06 11:59 UTC identified: ${text}`,
+    )
+  })
+
+  it('links in feeds and on the page never carry a javascript: URL', () => {
+    const xml = renderStatusRss(view({ url: 'javascript:alert(1)' }))
+    expect(xml).not.toContain('javascript:')
+    expect(renderStatusAtom(view({ url: 'javascript:alert(1)' }))).not.toContain(
+      'href="javascript:',
+    )
   })
 
   it('RSS 2.0 has a channel with dated items and non-permalink guids', () => {

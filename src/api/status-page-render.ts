@@ -10,6 +10,7 @@ import {
   type PublicMaintenance,
   type StatusPageView,
 } from '../core/statuspage/index.js'
+import { safeLinkUrl } from '../core/safe-url.js'
 
 // XML 1.0 forbids most control characters even when escaped; drop them rather than emit a
 // document a feed reader refuses.
@@ -22,6 +23,20 @@ export function escapeXml(text: string): string {
 }
 
 const e = escapeXml
+
+/** An `href` value: the URL when `safeLinkUrl` allows it, else the page itself; escaped. */
+function href(url: string): string {
+  return e(safeLinkUrl(url) ?? '/status')
+}
+
+/**
+ * RSS readers read `<description>` as HTML, so the text is escaped for HTML (line breaks become
+ * `<br>`) and then for XML: a reader decodes it once as XML and shows the original text, and
+ * `&lt;script&gt;` written in an update stays that text instead of turning into a tag.
+ */
+function rssHtml(text: string): string {
+  return e(e(text).replace(/\n/g, '<br>'))
+}
 
 function iso(at: number): string {
   return new Date(at).toISOString()
@@ -207,8 +222,8 @@ export function renderStatusHtml(view: StatusPageView): string {
 <meta name="color-scheme" content="light dark">
 <link rel="icon" href="data:,">
 <title>${title}</title>
-${view.description ? `<meta name="description" content="${e(view.description)}">\n` : ''}<link rel="alternate" type="application/rss+xml" title="${title} (RSS)" href="/status/feed.rss">
-<link rel="alternate" type="application/atom+xml" title="${title} (Atom)" href="/status/feed.atom">
+${view.description ? `<meta name="description" content="${e(view.description)}">\n` : ''}<link rel="alternate" type="application/rss+xml" title="${title} (RSS)" href="${href('/status/feed.rss')}">
+<link rel="alternate" type="application/atom+xml" title="${title} (Atom)" href="${href('/status/feed.atom')}">
 <style>${statusPageCss}</style>
 </head>
 <body>
@@ -219,7 +234,7 @@ ${active}
 ${maintenance}
 ${groups || '<p class="none-yet">No components are published yet.</p>'}
 ${past}
-<footer>Updated ${time(view.generatedAt)} · <a href="/status/feed.rss">RSS</a> · <a href="/status/feed.atom">Atom</a> · <a href="/status/api/summary.json">JSON</a></footer>
+<footer>Updated ${time(view.generatedAt)} · <a href="${href('/status/feed.rss')}">RSS</a> · <a href="${href('/status/feed.atom')}">Atom</a> · <a href="${href('/status/api/summary.json')}">JSON</a></footer>
 </main>
 </body>
 </html>
@@ -270,10 +285,10 @@ export function renderStatusRss(view: StatusPageView): string {
     .map(
       (item) => `<item>
 <title>${e(item.title)}</title>
-<link>${e(item.link)}</link>
+<link>${href(item.link)}</link>
 <guid isPermaLink="false">${e(item.id)}</guid>
 <pubDate>${new Date(item.updated).toUTCString()}</pubDate>
-<description>${e(item.text)}</description>
+<description>${rssHtml(item.text)}</description>
 </item>`,
     )
     .join('\n')
@@ -281,7 +296,7 @@ export function renderStatusRss(view: StatusPageView): string {
 <rss version="2.0">
 <channel>
 <title>${e(view.title)}</title>
-<link>${e(link)}</link>
+<link>${href(link)}</link>
 <description>${e(view.description ?? `Incidents and maintenance of ${view.title}`)}</description>
 <lastBuildDate>${new Date(view.generatedAt).toUTCString()}</lastBuildDate>
 ${items}
@@ -302,7 +317,7 @@ export function renderStatusAtom(view: StatusPageView): string {
       (item) => `<entry>
 <id>${e(idOf(item.id))}</id>
 <title>${e(item.title)}</title>
-<link href="${e(item.link)}"/>
+<link href="${href(item.link)}"/>
 <published>${iso(item.published)}</published>
 <updated>${iso(item.updated)}</updated>
 <content type="text">${e(item.text)}</content>
@@ -313,8 +328,8 @@ export function renderStatusAtom(view: StatusPageView): string {
 <feed xmlns="http://www.w3.org/2005/Atom">
 <id>${e(idOf('feed'))}</id>
 <title>${e(view.title)}</title>
-${view.description ? `<subtitle>${e(view.description)}</subtitle>\n` : ''}<link href="${e(link)}"/>
-${view.url ? `<link rel="self" href="${e(`${view.url}/feed.atom`)}"/>\n` : ''}<updated>${iso(updated)}</updated>
+${view.description ? `<subtitle>${e(view.description)}</subtitle>\n` : ''}<link href="${href(link)}"/>
+${view.url ? `<link rel="self" href="${href(`${view.url}/feed.atom`)}"/>\n` : ''}<updated>${iso(updated)}</updated>
 <author><name>${e(view.title)}</name></author>
 ${entries}
 </feed>

@@ -79,6 +79,35 @@ describe('the catalog section with Backstage imports', () => {
     ])
   })
 
+  it.each([
+    [
+      'keel.yaml',
+      '    db-main: { kind: database, links: [{ url: "javascript:alert(1)" }] }',
+      'catalog.entities.db-main.links[0].url',
+    ],
+    ['a Backstage import', '  imports: [repos/evil.yaml]', 'metadata.links.0.url'],
+  ])('refuses a javascript: or data: link in %s, naming the field', async (_where, line, field) => {
+    writeFileSync(
+      path.join(dir, 'repos/evil.yaml'),
+      [
+        'apiVersion: backstage.io/v1alpha1',
+        'kind: Component',
+        'metadata:',
+        '  name: evil',
+        '  links: [{ url: "data:text/html,<script>alert(1)</script>", title: Docs }]',
+        'spec: { type: service, owner: team-db }',
+      ].join('\n'),
+    )
+    const file = path.join(dir, 'keel.yaml')
+    writeFileSync(file, ['catalog:', line.startsWith('    ') ? '  entities:' : '', line].join('\n'))
+    const loaded = await loadConfig(file, {})
+    expect(loaded.ok).toBe(false)
+    if (loaded.ok) return
+    const issues = loaded.issues.map((i) => `${i.path}: ${i.message}`).join('\n')
+    expect(issues).toContain(field)
+    expect(issues).toContain('must be an http(s) or mailto: URL')
+  })
+
   it('refuses the same entity in two imported files', async () => {
     cpSync(path.join(dir, 'repos/platform'), path.join(dir, 'repos/platform-copy'), {
       recursive: true,

@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react'
 import { HealthChip, useMonitorTick, type CatalogEntity, type EntityHealth } from './catalog-page'
 import type { MonitorStore } from './monitor-store'
 import { Link, navigate } from './router'
+import { SafeLink } from './safe-link'
 import { StateChip } from './state-chip'
 import type { MonitorState } from './types'
 import { useApi } from './use-api'
@@ -288,9 +289,7 @@ export function EntityPage(props: { id: string; store: MonitorStore; search: URL
               <div key={link.url} className="entity-fact-row">
                 <dt>Link</dt>
                 <dd>
-                  <a href={link.url} rel="noreferrer noopener" target="_blank">
-                    {link.title ?? link.url}
-                  </a>
+                  <SafeLink url={link.url}>{link.title ?? link.url}</SafeLink>
                 </dd>
               </div>
             ))}

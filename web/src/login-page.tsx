@@ -1,6 +1,7 @@
 import { useEffect, useState, type FormEvent } from 'react'
 import { api, ApiError } from './api'
 import { KeelLogo } from './icons'
+import { safeLinkUrl } from './safe-link'
 import type { Session } from './types'
 
 interface LoginMethods {
@@ -57,8 +58,8 @@ export function LoginPage(props: { onLogin: (session: Session) => void }) {
           <KeelLogo />
           <h1>Keel</h1>
         </div>
-        {methods?.oidc ? (
-          <a className="button" href={methods.oidc.loginUrl}>
+        {methods?.oidc && safeLinkUrl(methods.oidc.loginUrl) ? (
+          <a className="button" href={safeLinkUrl(methods.oidc.loginUrl)}>
             Sign in with {methods.oidc.name}
           </a>
         ) : null}

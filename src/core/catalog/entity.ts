@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { labelsSchema, monitorIdSchema } from '../checks/index.js'
+import { safeLinkUrl } from '../safe-url.js'
 
 /**
  * What an entity is. `system` groups others (Backstage's System); the rest are things operated,
@@ -31,7 +32,12 @@ export const entityIdSchema = monitorIdSchema
 const linkSchema = z
   .object({
     title: z.string().min(1).max(200).optional(),
-    url: z.url({ message: 'must be an absolute URL such as https://wiki.example.org/db-main' }),
+    url: z
+      .url({ message: 'must be an absolute URL such as https://wiki.example.org/db-main' })
+      .refine((url) => safeLinkUrl(url) !== undefined, {
+        message:
+          'must be an http(s) or mailto: URL such as https://wiki.example.org/db-main; other schemes (javascript:, data:, vbscript:) are refused',
+      }),
   })
   .strict()
 
