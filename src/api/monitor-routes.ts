@@ -7,6 +7,7 @@ import {
   deleteMonitor,
   getMonitorView,
   listMonitorViews,
+  requireCheckNowAccess,
   setMonitorPaused,
   updateMonitor,
 } from '../services/monitors.js'
@@ -379,6 +380,7 @@ export async function monitorRoutes(app: FastifyInstance, options: { deps: ApiDe
     },
     async (request, reply) => {
       const row = await storedMonitor(deps, request.params.id)
+      requireCheckNowAccess(serviceContext(deps, request), row)
       if (row.type === 'heartbeat') {
         throw new ConflictError(
           `monitor ${row.slug} is a heartbeat monitor: its pings update it and there is nothing to probe; send a ping to its pingPath instead`,

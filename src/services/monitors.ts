@@ -388,6 +388,21 @@ export async function monitorCounts(
   return countMonitorsByState(ctx.db)
 }
 
+/**
+ * Throws NotAllowedError unless the caller may run a monitor's probe now (`check now`): a
+ * team-scoped caller needs responder or higher in the monitor's team, as for pause and resume.
+ */
+export function requireCheckNowAccess(
+  ctx: Pick<ServiceContext, 'actor'>,
+  row: StoredMonitor,
+): void {
+  requireTeamAccess(ctx.actor, 'responder', {
+    type: 'monitor',
+    id: row.slug,
+    team: monitorTeam(row.spec),
+  })
+}
+
 /** The team that owns a monitor: its `team` label (the object team scoping checks). */
 function monitorTeam(spec: Record<string, unknown>): string | undefined {
   const labels = spec.labels as Record<string, unknown> | undefined
