@@ -49,4 +49,23 @@ describe('mermaidDiagram', () => {
       ].join('\n'),
     )
   })
+
+  it.each([
+    ['a quote and a click', 'a"] --> click B "javascript:alert(1)'],
+    ['a line break and a click', 'a"]\n  click e_a "javascript:alert(1)"\n  e_x["'],
+    ['markup and entity codes', '<img src=x onerror=alert(1)> #quot; &amp; `md`'],
+  ])('keeps a name with %s inside its label', (_name, name) => {
+    const entities = [entity('a', 'service')]
+    const { graph } = buildCatalogGraph(entities)
+    const nodes = new Map<string, DiagramNode>([
+      ['a', { id: 'a', name, kind: 'service', health: 'up' }],
+    ])
+    const lines = mermaidDiagram(neighbourhoodOf(graph, 'a', 1), nodes)
+      .trimEnd()
+      .split('\n')
+    const node = lines.find((line) => line.startsWith('  e_a('))
+    expect(node).toMatch(/^ {2}e_a\("[^"\n<>`]*<br\/>service"\):::up$/)
+    expect(lines.filter((line) => /^\s*click\b/.test(line))).toEqual([])
+    expect(lines).toHaveLength(9)
+  })
 })

@@ -24,9 +24,25 @@ function mermaidId(id: string): string {
   return `e_${id.replace(/[^a-zA-Z0-9]/g, (c) => `_${c.charCodeAt(0).toString(16)}_`)}`
 }
 
+// Mermaid decodes `#name;` and `#123;` entity codes inside a quoted label after parsing, so each
+// character that could end the label, start an entity, markup or a Markdown string, or a new
+// statement (a line break) is written as a code: a name cannot add a `click` or a node.
+const mermaidCodes: Record<string, string> = {
+  '"': '#quot;',
+  '#': '#35;',
+  '&': '#38;',
+  '<': '#60;',
+  '>': '#62;',
+  '`': '#96;',
+}
+
+/** Text for inside a quoted Mermaid label, read by Mermaid as exactly the text given. */
+export function escapeMermaidLabel(text: string): string {
+  return text.replace(/[\r\n\u2028\u2029]+/g, ' ').replace(/["#&<>`]/g, (c) => mermaidCodes[c] ?? c)
+}
+
 function mermaidLabel(node: DiagramNode): string {
-  const text = `${node.name}<br/>${node.kind}`
-  return `"${text.replace(/"/g, '#quot;')}"`
+  return `"${escapeMermaidLabel(node.name)}<br/>${escapeMermaidLabel(node.kind)}"`
 }
 
 const shapes: Partial<Record<EntityKind, [string, string]>> = {
