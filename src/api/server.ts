@@ -38,8 +38,10 @@ export interface ApiDeps {
   /** The largest request body accepted, in bytes (default 1 MiB). */
   bodyLimitBytes?: number
   /**
-   * Fastify's `trustProxy`: off by default, so the client address (audit `source`, ping
-   * `source`) is the socket's. Set it to the proxy's address when Keel runs behind one.
+   * Fastify's `trustProxy` (keel.yaml `server.trustProxy`, addresses or CIDR blocks): off by
+   * default, so the client address (login limit, audit `source`, ping `source`) is the socket's
+   * and the protocol is the connection's. Only peers listed here have `X-Forwarded-For` and
+   * `X-Forwarded-Proto` believed.
    */
   trustProxy?: boolean | string | string[]
   /** The ingest endpoints' options (PagerDuty rate limit). */

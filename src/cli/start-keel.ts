@@ -256,6 +256,7 @@ export async function startKeel(options: StartKeelOptions): Promise<RunningKeel>
     secretKey: secret.key,
     ackLinkTtlMs: config.escalation.ackLinkExpiry,
     ...(config.server.publicUrl ? { publicUrl: config.server.publicUrl } : {}),
+    ...(config.server.trustProxy.length > 0 ? { trustProxy: config.server.trustProxy } : {}),
     ...oidcSettings(config),
     runbooks: runbookSettings,
     onChange: (what) => {

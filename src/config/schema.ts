@@ -8,6 +8,7 @@ import { authConfigSchema } from './auth-schema.js'
 import { catalogSectionSchema } from './catalog-section.js'
 import { incidentsSectionSchema } from './incidents-section.js'
 import { statusPageConfigSchema, statusPageReferenceIssues } from '../core/statuspage/index.js'
+import { trustProxySchema } from './trust-proxy.js'
 import { formatDuration } from '../core/time.js'
 
 const listenPattern = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/
@@ -48,6 +49,7 @@ const serverSchema = z
       .describe(
         'On SIGTERM, how long to wait for checks and deliveries in flight before exiting anyway.',
       ),
+    trustProxy: trustProxySchema,
   })
   .strict()
 
