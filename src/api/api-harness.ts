@@ -50,6 +50,8 @@ export async function startApiHarness(
     runbooks?: ApiDeps['runbooks']
     /** Signs one-click links and feed tokens (without it those routes answer 404). */
     secretKey?: Uint8Array
+    /** keel.yaml `checks.commandDirs` (without it the API refuses every command monitor). */
+    commands?: ApiDeps['commands']
   } = {},
 ): Promise<ApiHarness> {
   const { location, drop } = await freshLocation(kind.name)
@@ -67,6 +69,7 @@ export async function startApiHarness(
     ...(options.bodyLimitBytes ? { bodyLimitBytes: options.bodyLimitBytes } : {}),
     ...(options.runbooks ? { runbooks: options.runbooks } : {}),
     ...(options.secretKey ? { secretKey: options.secretKey } : {}),
+    ...(options.commands ? { commands: options.commands } : {}),
     onChange: (what) => changes.push(what),
   }
   const app = await buildApi(deps)

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { originOf } from '../checks/command-policy.js'
 import { parseMonitorSpec, runCheck } from '../checks/registry.js'
 import { ConflictError, InputError, NotFoundError } from '../core/errors.js'
 import type { MonitorState } from '../core/checks/index.js'
@@ -249,7 +250,7 @@ export async function monitorRoutes(app: FastifyInstance, options: { deps: ApiDe
     },
     async (request, reply) => {
       const { id, ...spec } = request.body
-      const view = await createMonitor(serviceContext(deps, request), id, spec)
+      const view = await createMonitor(serviceContext(deps, request), id, spec, deps.commands)
       changed()
       return reply.code(201).send(view)
     },
@@ -295,7 +296,7 @@ export async function monitorRoutes(app: FastifyInstance, options: { deps: ApiDe
           { details: [{ path: 'id', message: 'does not match the URL' }] },
         )
       }
-      const view = await updateMonitor(serviceContext(deps, request), id, spec)
+      const view = await updateMonitor(serviceContext(deps, request), id, spec, deps.commands)
       changed()
       return view
     },
@@ -395,7 +396,11 @@ export async function monitorRoutes(app: FastifyInstance, options: { deps: ApiDe
         )
       }
       const checkedAt = deps.clock.now()
-      const outcome = await runCheck(parsed.spec, { signal: clientGone(reply) })
+      // A monitor from the API runs its program only while keel.yaml still allows it.
+      const outcome = await runCheck(parsed.spec, {
+        signal: clientGone(reply),
+        origin: originOf(row.source, deps.commands),
+      })
       return { monitor: row.slug, checkedAt, ...outcome }
     },
   )

@@ -1,3 +1,4 @@
+import type { CommandPolicy } from '../checks/command-policy.js'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { Clock } from '../core/time.js'
@@ -59,6 +60,11 @@ export interface ApiDeps {
   oidc?: OidcSettings
   /** Runbook folders and live run output (keel.yaml `runbooks`); without it no runbooks are listed. */
   runbooks?: RunbookSettings
+  /**
+   * Where programs of monitors created through the API may live (keel.yaml
+   * `checks.commandDirs`); without it the API refuses every monitor that runs a program.
+   */
+  commands?: CommandPolicy
 }
 
 /** The default request body limit: 1 MiB. */

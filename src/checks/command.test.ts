@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { closedPort, listenOnLoopback, type ListeningServer } from '../../test/helpers/listen.js'
-import { commandProbe } from './command.js'
+import { commandProbe, maxCommandMessageLength } from './command.js'
 import type { ProbeContext } from './probe.js'
 
 const plugins = '/usr/lib/nagios/plugins'
@@ -173,6 +173,56 @@ describe('commandProbe', () => {
   it('passes arguments without a shell, so metacharacters stay literal', async () => {
     const outcome = await check({ command: '/bin/echo', args: ['OK - $(id) ; rm -rf / && x > y'] })
     expect(outcome.message).toBe('OK - $(id) ; rm -rf / && x > y')
+  })
+
+  it('never hands args to a shell: `; touch file` stays one literal argument', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'keel-command-'))
+    const marker = join(dir, 'touched')
+    try {
+      const outcome = await check({
+        command: '/bin/echo',
+        args: ['OK', `; touch ${marker}`, `$(touch ${marker})`, `| touch ${marker}`],
+      })
+      expect(outcome.message).toBe(`OK ; touch ${marker} $(touch ${marker})`)
+      expect(existsSync(marker)).toBe(false)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('shows only the first line and perfdata: long output lines never reach the message', async () => {
+    const outcome = await check(
+      shell("printf 'OK: first | t=1s\\nsecret line 1\\nsecret line 2 | x=2\\n'; exit 0"),
+    )
+    expect(outcome).toEqual({
+      status: 'up',
+      latencyMs: expect.any(Number),
+      message: 'OK: first',
+      metrics: [
+        { label: 't', value: 1, unit: 's' },
+        { label: 'x', value: 2 },
+      ],
+    })
+  })
+
+  it('names a failed [BODY] condition without quoting the output', async () => {
+    const outcome = await check(shell("printf 'OK\\nsecret long output\\n'"), {
+      conditions: ['[BODY] == pat(*nothing*)', '[EXIT_CODE] == 1'],
+    })
+    expect(outcome.status).toBe('down')
+    expect(outcome.message).toBe('OK; [BODY] == pat(*nothing*) is not met; [EXIT_CODE] (0) == 1')
+    expect(outcome.message).not.toContain('secret')
+  })
+
+  it(`caps the first line at ${maxCommandMessageLength} characters`, async () => {
+    const outcome = await check(shell('head -c 5000 /dev/zero | tr "\\0" a; echo; echo second'))
+    expect(outcome.message).toHaveLength(maxCommandMessageLength)
+    expect(outcome.message.endsWith('aaa...')).toBe(true)
+  })
+
+  it('keeps only the first line of stderr when stdout is empty', async () => {
+    const outcome = await check(shell('printf "bad config\\nsecret detail\\n" >&2; exit 2'))
+    expect(outcome.message).toBe('bad config')
   })
 
   it('caps the output it keeps at 64 KiB', async () => {

@@ -14,6 +14,12 @@ import { probeDeadline } from './probe-deadline.js'
 
 const maxOutputBytes = 64 * 1024
 const maxErrorBytes = 8 * 1024
+/**
+ * The longest message a plugin's output gives. Viewers see the message, so it carries the first
+ * line's text only (perfdata becomes metrics); long output lines are read for conditions and
+ * dropped.
+ */
+export const maxCommandMessageLength = 500
 
 /** The fields of a `command` monitor. */
 export const commandConfigSchema = z.object({
@@ -110,6 +116,30 @@ function execute(config: CommandConfig, signal: AbortSignal): Promise<Finished> 
   })
 }
 
+function firstLineCapped(text: string): string {
+  const line = text.split(/\r?\n/, 1)[0] ?? ''
+  return line.length > maxCommandMessageLength
+    ? `${line.slice(0, maxCommandMessageLength - 3)}...`
+    : line
+}
+
+/**
+ * Each failed condition in words. One that reads `[BODY]` (the whole output, long lines
+ * included) is named as written, without the value, so the output never reaches a viewer.
+ */
+function conditionFailures(
+  conditions: readonly string[],
+  observed: Parameters<typeof evaluateConditions>[1],
+): string[] {
+  return conditions.flatMap((condition) => {
+    const verdict = evaluateConditions([condition], observed)
+    if (verdict.ok) return []
+    return condition.includes('[BODY]')
+      ? [`${firstLineCapped(condition)} is not met`]
+      : verdict.failures.map(firstLineCapped)
+  })
+}
+
 function spawnFailure(config: CommandConfig, error: unknown): string {
   const code = errorCode(error)
   if (code === 'ENOENT')
@@ -130,6 +160,11 @@ export const commandProbe = defineProbe({
     { text: 'exit code 0 (OK)', otherwise: 'degraded' },
   ],
   target: (config) => [config.command, ...config.args].join(' '),
+  executes: (config) => ({
+    command: config.command,
+    env: config.env,
+    ...(config.cwd !== undefined ? { cwd: config.cwd } : {}),
+  }),
   async run(config, context) {
     const deadline = probeDeadline(context)
     const finished = await execute(config, deadline.signal)
@@ -155,23 +190,22 @@ export const commandProbe = defineProbe({
       }
     }
     const state = exitCodeState(finished.code)
-    const stderrLine = finished.stderr.trim().split('\n')[0] ?? ''
-    const text = output.text || stderrLine
+    const text = firstLineCapped(output.text || finished.stderr.trim())
     let message = text === '' ? `${state} (exit ${finished.code}) without output` : text
     if (state === 'UNKNOWN' && !message.includes('UNKNOWN')) {
       message = `UNKNOWN (exit ${finished.code}): ${message}`
     }
     let status: CheckStatus = exitCodeStatus(finished.code)
     if (context.conditions.length > 0) {
-      const verdict = evaluateConditions(context.conditions, {
+      const failures = conditionFailures(context.conditions, {
         exitCode: finished.code,
         result: output.text,
         body: finished.stdout,
         responseTimeMs: latencyMs,
       })
-      if (!verdict.ok) {
+      if (failures.length > 0) {
         status = 'down'
-        message = [message, ...verdict.failures].join('; ')
+        message = [message, ...failures].join('; ')
       }
     }
     const outcome: CheckOutcome = { status, latencyMs, message, ...metrics }

@@ -27,6 +27,16 @@ export interface ProbeConfigIssue {
   message: string
 }
 
+/** What a probe that executes something runs on the Keel host, as its config names it. */
+export interface ProbeExecution {
+  /** The program's path, as written. */
+  command: string
+  /** Variables added to the program's environment. */
+  env: Readonly<Record<string, string>>
+  /** The working directory, when set. */
+  cwd?: string
+}
+
 /**
  * One kind of check. A probe file exports one definition; `registry.ts` lists them all.
  * `run` never throws for an expected failure: it returns `{ status: 'down', message }`.
@@ -50,6 +60,12 @@ export interface ProbeDefinition<S extends z.ZodObject = z.ZodObject> {
   expectations?(config: z.output<S>, conditions: readonly string[]): ProbeExpectation[]
   /** A short human description of what is checked (`GET https://example.org/health`). */
   target(config: z.output<S>): string
+  /**
+   * Set on probes that run a program on the Keel host: what they run. Keel then accepts their
+   * monitors from keel.yaml, and from the API only under `checks.commandDirs`
+   * (see `src/checks/command-policy.ts`), and re-checks that before every run.
+   */
+  executes?(config: z.output<S>): ProbeExecution
   run(config: z.output<S>, context: ProbeContext): Promise<CheckOutcome>
 }
 

@@ -244,7 +244,7 @@ describe('runCheck', () => {
       ...spec({ type: 'command', command: '/bin/true' }),
       args: 'not-an-array',
     } as unknown as MonitorSpec
-    const outcome = await runCheck(broken)
+    const outcome = await runCheck(broken, { origin: { from: 'config' } })
     expect(outcome.status).toBe('down')
     expect(outcome.message).toMatch(/^probe error: /)
   })

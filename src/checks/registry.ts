@@ -8,6 +8,7 @@ import {
 } from '../core/checks/index.js'
 import { formatDuration } from '../core/time.js'
 import { commandProbe } from './command.js'
+import { apiExecutionIssues, type ExecutionIssue, type SpecOrigin } from './command-policy.js'
 import { dnsProbe } from './dns.js'
 import { heartbeatProbe } from './heartbeat.js'
 import { httpProbe } from './http.js'
@@ -226,8 +227,31 @@ export function describeRules(spec: MonitorSpec): MonitorRules {
   }
 }
 
+/** Whether a monitor of this spec runs a program on the Keel host (its probe `executes`). */
+export function specExecutes(spec: { type?: unknown }): boolean {
+  return typeof spec.type === 'string' && findProbe(spec.type)?.executes !== undefined
+}
+
+/**
+ * Why a spec written through the API may not run its program (see `apiExecutionIssues`);
+ * empty for probes that execute nothing, and for those whose program is allowed.
+ */
+export async function specExecutionIssues(
+  spec: MonitorSpec,
+  commandDirs: readonly string[],
+): Promise<ExecutionIssue[]> {
+  const execution = findProbe(spec.type)?.executes?.(spec)
+  return execution ? apiExecutionIssues(execution, commandDirs) : []
+}
+
 /** Options of one check run. */
 export interface RunCheckOptions {
+  /**
+   * Who wrote the spec. A probe that executes runs a spec from the API only while its program
+   * is allowed, and otherwise reports down without running; absent counts as the API with no
+   * allowed directory, so a caller that forgets refuses rather than runs.
+   */
+  origin?: SpecOrigin
   /** Aborted when Keel shuts down; the monitor's own timeout is applied on top. */
   signal?: AbortSignal
   /** For heartbeat monitors: when the last ping arrived. */
@@ -279,6 +303,17 @@ export async function runCheck(
   const probe = options.probe ?? findProbe(spec.type)
   if (!probe)
     return { status: 'down', latencyMs: 0, message: `unknown monitor type "${spec.type}"` }
+  const origin = options.origin ?? { from: 'api', commandDirs: [] }
+  const execution = origin.from === 'api' ? probe.executes?.(spec) : undefined
+  if (execution && origin.from === 'api') {
+    const issues = await apiExecutionIssues(execution, origin.commandDirs).catch(
+      (error: unknown) => [{ path: 'command', message: `cannot check it: ${errorMessage(error)}` }],
+    )
+    if (issues.length > 0) {
+      const reasons = issues.map((issue) => issue.message).join('; ')
+      return sanitize({ status: 'down', latencyMs: 0, message: `not run: ${reasons}` }, elapsed())
+    }
+  }
   const timeoutMs = spec.timeout
   const controller = new AbortController()
   const timer = setTimeout(

@@ -3,6 +3,7 @@ import { relative } from 'node:path'
 import { Command, Option } from 'commander'
 import pino from 'pino'
 import { runCheck, parseMonitorSpec } from '../checks/registry.js'
+import { originOf } from '../checks/command-policy.js'
 import { formatIssues, loadConfig } from '../config/load.js'
 import { keelConfigJsonSchema } from '../config/schema.js'
 import { KeelError, InputError, NotFoundError } from '../core/errors.js'
@@ -293,11 +294,11 @@ function buildProgram(): Command {
     .action(async (id: string, options: { config: string }) => {
       const loaded = await loadConfigOrThrow(options.config, process.env)
       let spec: unknown = loaded.raw.monitors[id]
+      let source = 'file:'
       if (spec === undefined) {
-        spec = await withStore(
-          options.config,
-          async (store) => (await getMonitor(store.db, id))?.spec,
-        )
+        const row = await withStore(options.config, (store) => getMonitor(store.db, id))
+        spec = row?.spec
+        source = row?.source ?? source
       }
       if (spec === undefined)
         throw new NotFoundError(`monitor ${id} is neither in ${options.config} nor in the store`)
@@ -310,7 +311,10 @@ function buildProgram(): Command {
         out(`${id}: heartbeat monitors are pushed to, not checked; see keel status`)
         return
       }
-      const outcome = await runCheck(parsed.spec)
+      // A monitor created through the API runs its program only if keel.yaml allows it.
+      const outcome = await runCheck(parsed.spec, {
+        origin: originOf(source, { commandDirs: loaded.config.checks.commandDirs }),
+      })
       out(
         `${id}: ${outcome.status.toUpperCase()} in ${Math.round(outcome.latencyMs)}ms — ${outcome.message}`,
       )

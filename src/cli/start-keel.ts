@@ -18,6 +18,7 @@ import { tryAcquireJobLease } from '../store/meta.js'
 import { pruneIngestInbox, resolveExpiredAlerts } from '../services/integrations.js'
 import { runRetention } from '../engine/retention.js'
 import { Scheduler } from '../engine/scheduler.js'
+import type { CommandPolicy } from '../checks/command-policy.js'
 import { openStore, type Store } from '../store/dialect.js'
 import { sealStoredSecrets, secretBoxFrom, withSecrets } from '../store/secrets.js'
 import { secretFieldsOf } from '../config/redact.js'
@@ -213,7 +214,10 @@ export async function startKeel(options: StartKeelOptions): Promise<RunningKeel>
     ...(links ? { links } : {}),
     onNotified: () => dispatcher.nudge(),
   })
+  // One object for the API and the scheduler, so a reload changes both at once.
+  const commands: CommandPolicy = { commandDirs: config.checks.commandDirs }
   const scheduler = new Scheduler({
+    commands,
     db: store.db,
     clock,
     log,
@@ -259,6 +263,7 @@ export async function startKeel(options: StartKeelOptions): Promise<RunningKeel>
     ...(config.server.trustProxy.length > 0 ? { trustProxy: config.server.trustProxy } : {}),
     ...oidcSettings(config),
     runbooks: runbookSettings,
+    commands,
     onChange: (what) => {
       if (what === 'alerts') {
         escalator.nudge()
@@ -368,6 +373,7 @@ export async function startKeel(options: StartKeelOptions): Promise<RunningKeel>
       config = next.config
       setRefusePrivateTargets(config.checks.refusePrivateTargets)
       runbookSettings.paths = config.runbooks.paths
+      commands.commandDirs = config.checks.commandDirs
       running.config = config
       settings = await readSharedSettings(store.db)
       dispatcher.invalidateChannels()

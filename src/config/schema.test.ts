@@ -21,7 +21,7 @@ describe('keelConfigSchema', () => {
     expect(keelConfigSchema.parse({})).toEqual({
       server: { listen: '127.0.0.1:8080', shutdownTimeout: 10_000 },
       store: { driver: 'sqlite', path: 'keel.db' },
-      checks: { refusePrivateTargets: false },
+      checks: { refusePrivateTargets: false, commandDirs: [] },
       retention: { raw: 3_600_000, minute: 7_200_000, hour: 7_776_000_000, day: 63_072_000_000 },
       scheduler: { concurrency: 512, jitter: true },
       defaults: { channels: [] },

@@ -61,6 +61,16 @@ const checksSettingsSchema = z
       .describe(
         'Refuse HTTP monitor targets that resolve to loopback, private, link-local, CGNAT, multicast or unspecified addresses (SSRF guard for shared installs).',
       ),
+    commandDirs: z
+      .array(
+        z.string().refine((dir) => dir.startsWith('/'), {
+          message: 'must be an absolute directory such as /usr/lib/nagios/plugins',
+        }),
+      )
+      .default([])
+      .describe(
+        'Directories whose programs monitors created through the API may run (command monitors); empty: only keel.yaml may declare monitors that run a program.',
+      ),
   })
   .strict()
 

@@ -7,6 +7,7 @@ import {
   type RunCheckOptions,
 } from '../checks/registry.js'
 import { heartbeatDeadline } from '../checks/heartbeat.js'
+import { originOf, type CommandPolicy } from '../checks/command-policy.js'
 import { defaultStatePolicy, type CheckOutcome } from '../core/checks/index.js'
 import type { Clock } from '../core/time.js'
 import type { Db } from '../store/dialect.js'
@@ -57,6 +58,11 @@ export interface SchedulerOptions {
   links?: AckLinkSettings
   onCheck?: (observation: CheckObservation) => void
   onTransitions?: (transitions: RecordedTransition[]) => void
+  /**
+   * Where programs of API-created monitors may live (keel.yaml `checks.commandDirs`), read at
+   * each check so a reload applies at once; without it such monitors report down, unrun.
+   */
+  commands?: CommandPolicy
   /** The probe runner; tests and benchmarks use the real one. */
   run?: (spec: MonitorSpec, options: RunCheckOptions) => Promise<CheckOutcome>
 }
@@ -64,6 +70,8 @@ export interface SchedulerOptions {
 interface Entry {
   monitor: RecordedMonitor
   spec: MonitorSpec
+  /** The row's source: `file:…` for keel.yaml, else the API. */
+  source: string
   version: number
   createdAt: number
   dueAt: number
@@ -241,6 +249,7 @@ export class Scheduler {
     const entry: Entry = {
       monitor: recordedMonitor(row, spec),
       spec,
+      source: row.source,
       version: row.version,
       createdAt: row.createdAt,
       dueAt: this.firstDue(row, spec, now),
@@ -336,7 +345,10 @@ export class Scheduler {
     const checkedAt = clock.now()
     let outcome: CheckOutcome
     try {
-      outcome = await this.run(entry.spec, { signal: controller.signal })
+      outcome = await this.run(entry.spec, {
+        signal: controller.signal,
+        origin: originOf(entry.source, this.options.commands),
+      })
     } finally {
       this.controllers.delete(controller)
     }

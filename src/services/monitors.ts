@@ -1,5 +1,12 @@
 import { randomBytes } from 'node:crypto'
-import { describeRules, parseMonitorSpec, type MonitorRules } from '../checks/registry.js'
+import type { CommandPolicy } from '../checks/command-policy.js'
+import {
+  describeRules,
+  parseMonitorSpec,
+  specExecutes,
+  specExecutionIssues,
+  type MonitorRules,
+} from '../checks/registry.js'
 import {
   keepRedactedUrlPasswords,
   redactedPlaceholder,
@@ -107,6 +114,25 @@ export function validateMonitorSpec(id: string, input: unknown): Record<string, 
   return input as Record<string, unknown>
 }
 
+/**
+ * Refuses a spec written through the API whose probe runs a program that keel.yaml does not
+ * allow (`checks.commandDirs`; see `apiExecutionIssues`): a 400 naming each field and the fix.
+ */
+async function refuseApiExecution(
+  id: string,
+  spec: Record<string, unknown>,
+  policy: CommandPolicy | undefined,
+): Promise<void> {
+  if (!specExecutes(spec)) return
+  const parsed = parseMonitorSpec(spec)
+  if (!parsed.ok) return
+  const issues = await specExecutionIssues(parsed.spec, policy?.commandDirs ?? [])
+  if (issues.length === 0) return
+  throw new InputError(`monitor \`${id}\`: ${issues.map((issue) => issue.message).join('; ')}`, {
+    details: issues,
+  })
+}
+
 function valueAt(spec: unknown, path: string): unknown {
   let value = spec
   for (const key of path.split('.')) {
@@ -190,14 +216,19 @@ function firstDue(now: number): number {
   return now + Math.floor(Math.random() * 1_000)
 }
 
-/** Creates a monitor from an API or CLI request. */
+/**
+ * Creates a monitor from an API or CLI request. A monitor that runs a program is accepted only
+ * when `policy` allows that program; without a policy, none is.
+ */
 export async function createMonitor(
   ctx: ServiceContext,
   id: string,
   input: unknown,
+  policy?: CommandPolicy,
 ): Promise<MonitorView> {
   const spec = validateMonitorSpec(id, withStoredSecrets(id, input, undefined))
   requireTeamAccess(ctx.actor, 'operator', { type: 'monitor', id, team: monitorTeam(spec) })
+  await refuseApiExecution(id, spec, policy)
   const now = ctx.clock.now()
   return ctx.db.transaction().execute(async (trx) => {
     if (await getMonitor(trx, id))
@@ -220,11 +251,15 @@ export async function createMonitor(
   })
 }
 
-/** Replaces a monitor's spec; monitors owned by a keel.yaml must be changed there instead. */
+/**
+ * Replaces a monitor's spec; monitors owned by a keel.yaml must be changed there instead. A
+ * spec that runs a program must be allowed by `policy`, as in `createMonitor`.
+ */
 export async function updateMonitor(
   ctx: ServiceContext,
   id: string,
   input: unknown,
+  policy?: CommandPolicy,
 ): Promise<MonitorView> {
   // A body without placeholders is checked before the store is read, so it gets a 400 even for a
   // monitor that does not exist; one with placeholders is checked once they are filled in.
@@ -241,6 +276,7 @@ export async function updateMonitor(
     const spec = validateMonitorSpec(id, withStoredSecrets(id, input, existing.spec))
     requireTeamAccess(ctx.actor, 'operator', { type: 'monitor', id, team: monitorTeam(spec) })
     refuseConfigManaged(existing)
+    await refuseApiExecution(id, spec, policy)
     const updated = await updateMonitorSpec(
       trx,
       id,
