@@ -1,6 +1,9 @@
 import MailComposer from 'nodemailer/lib/mail-composer/index.js'
 import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js'
+import type { Socket } from 'node:net'
 import { z } from 'zod'
+import { connectTcp, outboundGuard, type OutboundGuard } from '../checks/outbound-guard.js'
+import { findPrivateTargetError } from '../checks/private-address.js'
 import {
   defineChannel,
   settingMs,
@@ -202,6 +205,8 @@ export function outcomeForSmtpError(
   if (state.timedOut) {
     return { kind: 'retry', reason: `${what}: no answer within ${state.timeoutMs}ms` }
   }
+  const refused = findPrivateTargetError(error)
+  if (refused) return { kind: 'failed', reason: `${what}: ${refused.message}` }
   const smtp = (
     typeof error === 'object' && error !== null ? error : {}
   ) as SMTPConnection.SMTPError
@@ -241,6 +246,35 @@ interface Transaction {
   raw: Buffer
   auth: SMTPConnection.Credentials | undefined
   signal: AbortSignal
+}
+
+/**
+ * A TCP connection to the relay through the SSRF guard, handed to nodemailer already connected
+ * (it would otherwise resolve and connect by itself); implicit TLS is started on it by nodemailer.
+ */
+function connectGuarded(
+  host: string,
+  port: number,
+  guard: OutboundGuard,
+  signal: AbortSignal,
+): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connectTcp({ host, port }, guard)
+    const settle = (error?: unknown): void => {
+      signal.removeEventListener('abort', onAbort)
+      socket.off('connect', onConnect)
+      socket.off('error', settle)
+      if (error === undefined) return resolve(socket)
+      socket.destroy()
+      reject(error)
+    }
+    const onConnect = (): void => settle()
+    const onAbort = (): void => settle(signal.reason)
+    if (signal.aborted) return onAbort()
+    signal.addEventListener('abort', onAbort, { once: true })
+    socket.once('connect', onConnect)
+    socket.once('error', settle)
+  })
 }
 
 /** One SMTP session: connect, log in when configured, send, then QUIT; closed on any failure. */
@@ -321,7 +355,10 @@ export const emailChannel = defineChannel({
     const signal = AbortSignal.any([context.signal, timeout])
     try {
       const raw = await mail.build()
+      const guard = outboundGuard('outbound')
+      const connected = guard ? await connectGuarded(config.host, port, guard, signal) : undefined
       const connection = new SMTPConnection({
+        ...(connected ? { connection: connected } : {}),
         host: config.host,
         port,
         secure: config.secure,

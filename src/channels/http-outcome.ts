@@ -1,4 +1,6 @@
 import { request } from 'undici'
+import { outboundDispatcher, outboundGuard } from '../checks/outbound-guard.js'
+import { findPrivateTargetError } from '../checks/private-address.js'
 import type { DeliveryOutcome } from './channel.js'
 
 /** Response headers as undici and node:http give them. */
@@ -63,8 +65,11 @@ async function attemptPost(options: PostJsonOptions): Promise<DeliveryOutcome> {
   const host = hostOf(options.url)
   const what = `${options.channel}: ${host}`
   const timeout = AbortSignal.timeout(options.timeoutMs)
+  // Every HTTP channel posts through here, so the SSRF guard covers them all.
+  const dispatcher = outboundDispatcher(outboundGuard('outbound'))
   try {
     const response = await request(options.url, {
+      ...(dispatcher ? { dispatcher } : {}),
       method: 'POST',
       headers: { 'content-type': 'application/json; charset=utf-8', ...options.headers },
       body: options.body,
@@ -180,6 +185,9 @@ export function outcomeForError(
   if (state.timedOut) {
     return { kind: 'retry', reason: `${what}: no answer within ${state.timeoutMs}ms` }
   }
+  const refused = findPrivateTargetError(error)
+  // Sending again reaches the same address; only a config change helps.
+  if (refused) return { kind: 'failed', reason: `${what}: ${refused.message}` }
   const code = errorCode(error)
   const message = error instanceof Error ? error.message : String(error)
   if (code === 'UND_ERR_INVALID_ARG') {

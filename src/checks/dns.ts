@@ -1,11 +1,12 @@
 import { randomInt } from 'node:crypto'
 import { createSocket } from 'node:dgram'
 import { getServers } from 'node:dns'
-import { connect, isIP, isIPv6 } from 'node:net'
+import { isIP, isIPv6 } from 'node:net'
 import * as dnsPacket from 'dns-packet'
 import { z } from 'zod'
 import { concludeCheck } from './conclude-check.js'
 import { describeNetworkError } from './network-error.js'
+import { connectTcp, outboundGuard, refuseLiteral, type OutboundGuard } from './outbound-guard.js'
 import { defineProbe, type ProbeExpectation } from './probe.js'
 import { probeDeadline } from './probe-deadline.js'
 import { portField } from './tcp.js'
@@ -148,9 +149,16 @@ function queryUdp(server: string, port: number, query: Buffer, id: number, signa
   })
 }
 
-function queryTcp(server: string, port: number, query: Buffer, id: number, signal: AbortSignal) {
+function queryTcp(
+  server: string,
+  port: number,
+  query: Buffer,
+  id: number,
+  signal: AbortSignal,
+  guard: OutboundGuard | undefined,
+) {
   return new Promise<DnsResponse>((resolve, reject) => {
-    const socket = connect({ host: server, port })
+    const socket = connectTcp({ host: server, port }, guard)
     let buffered = Buffer.alloc(0)
     const done = () => {
       signal.removeEventListener('abort', onAbort)
@@ -230,6 +238,19 @@ export const dnsProbe = defineProbe({
       })
     }
     const where = isIPv6(server) ? `[${server}]:${config.port}` : `${server}:${config.port}`
+    // The host's own resolver on port 53 is the administrator's choice; any other is checked.
+    const guard =
+      config.server === undefined && config.port === 53 ? undefined : outboundGuard('monitors')
+    const refused = guard ? refuseLiteral(server, guard) : undefined
+    if (refused) {
+      return concludeCheck({
+        context,
+        observed: { connected: false },
+        latencyMs: 0,
+        summary: refused.message,
+        failure: refused.message,
+      })
+    }
     const id = randomInt(0, 65_536)
     const query = dnsPacket.encode({
       type: 'query',
@@ -243,11 +264,11 @@ export const dnsProbe = defineProbe({
       response =
         transport === 'udp'
           ? await queryUdp(server, config.port, query, id, deadline.signal)
-          : await queryTcp(server, config.port, query, id, deadline.signal)
+          : await queryTcp(server, config.port, query, id, deadline.signal, guard)
       if (response.truncated && transport === 'udp') {
         // A truncated UDP answer must be asked again over TCP (RFC 7766).
         transport = 'tcp'
-        response = await queryTcp(server, config.port, query, id, deadline.signal)
+        response = await queryTcp(server, config.port, query, id, deadline.signal, guard)
       }
     } catch (error) {
       const latencyMs = deadline.elapsedMs()

@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
-import { Agent, buildConnector, interceptors, request, type Dispatcher } from 'undici'
+import { Agent, interceptors, request, type Dispatcher } from 'undici'
 import { z } from 'zod'
 import { durationField, evaluateConditions, type ConditionContext } from '../core/checks/index.js'
 import { redactUserinfoPassword } from '../core/config/index.js'
@@ -10,12 +10,8 @@ import { concludeCheck } from './conclude-check.js'
 import { describeNetworkError, errorMessage } from './network-error.js'
 import { defineProbe, type ProbeExpectation } from './probe.js'
 import { probeDeadline } from './probe-deadline.js'
-import {
-  PrivateTargetError,
-  privateAddressKind,
-  publicOnlyLookup,
-  refuseLiteralPrivateHost,
-} from './private-address.js'
+import { guardedConnector, outboundGuard, type OutboundGuard } from './outbound-guard.js'
+import { findPrivateTargetError } from './private-address.js'
 import { roughDuration } from './rough-duration.js'
 
 const maxBodyBytes = 1024 * 1024
@@ -136,51 +132,14 @@ interface ConnectionFacts {
   certificateValidTo?: number
 }
 
-const targetPolicy = { refusePrivateTargets: false }
-
-/** Sets the server-wide SSRF guard (`checks.refusePrivateTargets`); start-up calls it once. */
-export function setRefusePrivateTargets(refuse: boolean): void {
-  targetPolicy.refusePrivateTargets = refuse
-}
-
-function refusesPrivate(config: HttpConfig): boolean {
-  return targetPolicy.refusePrivateTargets || config.refusePrivateTargets === true
-}
-
-type Connector = ReturnType<typeof buildConnector>
-
-/**
- * A connector that validates the address it connects to: literal hosts before connecting, names
- * in the DNS lookup, and the peer address of the socket once connected (belt and braces).
- */
-function connectorFor(options: buildConnector.BuildOptions, guard: boolean): Connector {
-  if (!guard) return buildConnector(options)
-  const inner = buildConnector({
-    ...options,
-    lookup: publicOnlyLookup,
-  } as buildConnector.BuildOptions)
-  return (connectOptions, callback) => {
-    const literal = refuseLiteralPrivateHost(connectOptions.hostname)
-    if (literal) {
-      callback(literal, null)
-      return
-    }
-    inner(connectOptions, (error, socket) => {
-      const address = socket?.remoteAddress
-      const kind = address ? privateAddressKind(address) : undefined
-      if (!error && socket && address && kind) {
-        socket.destroy()
-        callback(new PrivateTargetError(connectOptions.hostname, address, kind), null)
-        return
-      }
-      if (error) callback(error, null)
-      else callback(null, socket as NonNullable<typeof socket>)
-    })
-  }
+function guardOf(config: HttpConfig): OutboundGuard | undefined {
+  return outboundGuard('monitors', config.refusePrivateTargets === true)
 }
 
 const sharedFacts = new Map<string, ConnectionFacts>()
 const sharedDispatchers = new Map<string, Dispatcher>()
+// A reload (or a test) that configures the guard anew gets new dispatchers for the new guard.
+const sharedGuards = new Map<string, OutboundGuard | undefined>()
 
 // Idle connections live long enough to be reused by a 20 s interval and no longer.
 const keepAliveMs = 25_000
@@ -200,11 +159,14 @@ function observeSocket(socket: Socket | TLSSocket): ConnectionFacts {
  * peer address and certificate it was opened with.
  */
 function sharedDispatcher(config: HttpConfig): Dispatcher {
-  const guard = refusesPrivate(config)
-  const key = `${config.tlsVerify}|${config.followRedirects ? config.maxRedirects : 0}|${guard}`
+  const guard = guardOf(config)
+  const key = `${config.tlsVerify}|${config.followRedirects ? config.maxRedirects : 0}|${guard?.setting ?? ''}`
   let dispatcher = sharedDispatchers.get(key)
-  if (!dispatcher) {
-    const connector = connectorFor({ rejectUnauthorized: config.tlsVerify, timeout: 30_000 }, guard)
+  if (!dispatcher || sharedGuards.get(key) !== guard) {
+    const connector = guardedConnector(
+      { rejectUnauthorized: config.tlsVerify, timeout: 30_000 },
+      guard,
+    )
     const agent = new Agent({
       keepAliveTimeout: keepAliveMs,
       keepAliveMaxTimeout: keepAliveMs,
@@ -225,18 +187,9 @@ function sharedDispatcher(config: HttpConfig): Dispatcher {
       ? agent.compose(interceptors.redirect({ maxRedirections: config.maxRedirects }))
       : agent
     sharedDispatchers.set(key, dispatcher)
+    sharedGuards.set(key, guard)
   }
   return dispatcher
-}
-
-function privateTargetError(error: unknown): PrivateTargetError | undefined {
-  let current: unknown = error
-  for (let depth = 0; depth < 5 && current; depth++) {
-    if (current instanceof PrivateTargetError) return current
-    if (current instanceof AggregateError) current = current.errors[0]
-    else current = (current as { cause?: unknown }).cause
-  }
-  return undefined
 }
 
 export const httpProbe = defineProbe({
@@ -307,9 +260,9 @@ export const httpProbe = defineProbe({
     if (config.reuseConnections) {
       dispatcher = sharedDispatcher(config)
     } else {
-      const connector = connectorFor(
+      const connector = guardedConnector(
         { rejectUnauthorized: config.tlsVerify, timeout: context.timeoutMs },
-        refusesPrivate(config),
+        guardOf(config),
       )
       agent = new Agent({
         connect: (options, callback) =>
@@ -427,7 +380,7 @@ export const httpProbe = defineProbe({
       })
     } catch (error) {
       const latencyMs = deadline.elapsedMs()
-      const refused = privateTargetError(error)
+      const refused = findPrivateTargetError(error)
       const failure = refused
         ? refused.message
         : deadline.signal.aborted

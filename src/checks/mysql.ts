@@ -7,6 +7,7 @@ import {
   validateDatabaseConnection,
 } from './database-connection.js'
 import { describeNetworkError, errorCode, errorMessage } from './network-error.js'
+import { guardedSocket, outboundGuard } from './outbound-guard.js'
 import { defineProbe } from './probe.js'
 import { probeDeadline, settleWithin, untilAborted } from './probe-deadline.js'
 import { quotePreview, valueText } from './value-text.js'
@@ -47,7 +48,18 @@ export const mysqlProbe = defineProbe({
       config.tls === 'disable' ? {} : { ssl: { rejectUnauthorized: config.tls === 'verify' } }
     // Loaded on first use: most installs have no MySQL monitor, and the CLI starts faster.
     const { createConnection } = (await import('mysql2/promise')).default
+    const guard = outboundGuard('monitors')
     const pending = createConnection({
+      // mysql2 takes a connected stream from a factory; the guarded one checks host and peer.
+      ...(guard
+        ? {
+            stream: (options: { config: { host?: string; port?: number } }) =>
+              guardedSocket(guard).connect(
+                options.config.port ?? defaults.port,
+                options.config.host ?? defaults.host,
+              ),
+          }
+        : {}),
       ...(config.url !== undefined
         ? { uri: config.url.replace(/^mariadb:/, 'mysql:') }
         : {

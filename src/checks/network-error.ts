@@ -1,3 +1,5 @@
+import { findPrivateTargetError } from './private-address.js'
+
 /** Node and undici error codes a probe can meet, with the words an operator understands. */
 const phrases: Record<string, string> = {
   ECONNREFUSED: 'connection refused by',
@@ -56,6 +58,9 @@ export function errorMessage(error: unknown): string {
  * the fix (`connection refused by 127.0.0.1:8080`).
  */
 export function describeNetworkError(error: unknown, target: string): string {
+  // The SSRF guard's refusal already names the host, the address and the setting.
+  const refused = findPrivateTargetError(error)
+  if (refused) return refused.message
   const code = errorCode(error)
   const message = errorMessage(error)
   if (code && untrusted.has(code)) {

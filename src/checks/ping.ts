@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process'
 import { access, constants } from 'node:fs/promises'
-import { connect } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { z } from 'zod'
 import type { CheckOutcome, Metric } from '../core/checks/index.js'
 import { concludeCheck } from './conclude-check.js'
 import { describeNetworkError, errorMessage } from './network-error.js'
+import { connectTcp, outboundGuard, resolveThroughGuard } from './outbound-guard.js'
 import { defineProbe, type ProbeContext } from './probe.js'
 import { probeDeadline, type ProbeDeadline } from './probe-deadline.js'
 import { roughDuration } from './rough-duration.js'
@@ -65,7 +65,13 @@ export function parsePingOutput(output: string): Omit<PingResult, 'error'> | und
   }
 }
 
-function icmpPing(binary: string, config: PingConfig, deadline: ProbeDeadline, timeoutMs: number) {
+function icmpPing(
+  binary: string,
+  config: PingConfig,
+  target: string,
+  deadline: ProbeDeadline,
+  timeoutMs: number,
+) {
   // -w bounds the whole run; -W bounds the wait for each reply; -i 0.2 is the unprivileged minimum.
   const seconds = String(Math.max(1, Math.ceil(timeoutMs / 1000)))
   const args = [
@@ -79,7 +85,7 @@ function icmpPing(binary: string, config: PingConfig, deadline: ProbeDeadline, t
     '-w',
     seconds,
     '--',
-    config.host,
+    target,
   ]
   return new Promise<PingResult>((resolve) => {
     execFile(
@@ -106,7 +112,7 @@ function icmpPing(binary: string, config: PingConfig, deadline: ProbeDeadline, t
 function connectOnce(host: string, port: number, signal: AbortSignal) {
   return new Promise<{ ms: number; ip?: string } | { error: unknown }>((resolve) => {
     const started = performance.now()
-    const socket = connect({ host, port })
+    const socket = connectTcp({ host, port }, outboundGuard('monitors'))
     const done = (result: { ms: number; ip?: string } | { error: unknown }) => {
       signal.removeEventListener('abort', onAbort)
       socket.destroy()
@@ -218,9 +224,20 @@ export const pingProbe = defineProbe({
     const deadline = probeDeadline(context)
     const tcpMethod = `TCP ping ${config.host}:${config.port}`
     if (config.method !== 'tcp') {
+      // The ping binary resolves names itself, so the guard resolves first and pings the address.
+      const guard = outboundGuard('monitors')
+      let target = config.host
+      if (guard) {
+        try {
+          target = await resolveThroughGuard(config.host, guard)
+        } catch (error) {
+          const failure = `ICMP ping ${config.host}: ${describeNetworkError(error, config.host)}`
+          return concludeCheck({ context, observed: {}, latencyMs: 0, summary: failure, failure })
+        }
+      }
       const binary = await findPingBinary()
       if (binary) {
-        const result = await icmpPing(binary, config, deadline, context.timeoutMs)
+        const result = await icmpPing(binary, config, target, deadline, context.timeoutMs)
         const unusable =
           result.error !== undefined && /not permitted|permission denied/i.test(result.error)
         if (!unusable || config.method === 'icmp')

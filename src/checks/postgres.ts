@@ -8,6 +8,7 @@ import {
   validateDatabaseConnection,
 } from './database-connection.js'
 import { describeNetworkError, errorCode, errorMessage } from './network-error.js'
+import { guardedSocket, outboundGuard } from './outbound-guard.js'
 import { defineProbe } from './probe.js'
 import { probeDeadline, settleWithin, untilAborted } from './probe-deadline.js'
 import { quotePreview, valueText } from './value-text.js'
@@ -44,7 +45,10 @@ export const postgresProbe = defineProbe({
   async run(config, context) {
     const deadline = probeDeadline(context)
     const where = `postgres at ${databaseWhere(config, defaults)}`
+    const guard = outboundGuard('monitors')
     const client = new pg.Client({
+      // pg connects the socket it is given with (port, host); the guarded one checks both.
+      ...(guard ? { stream: () => guardedSocket(guard) } : {}),
       ...(config.url !== undefined
         ? { connectionString: config.url }
         : {

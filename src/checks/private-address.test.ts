@@ -1,7 +1,8 @@
 import { createServer } from 'node:http'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { listenOnLoopback, type ListeningServer } from '../../test/helpers/listen.js'
-import { httpProbe, setRefusePrivateTargets } from './http.js'
+import { httpProbe } from './http.js'
+import { configureOutboundGuard } from './outbound-guard.js'
 import { privateAddressKind } from './private-address.js'
 
 describe('privateAddressKind', () => {
@@ -50,7 +51,7 @@ describe('the SSRF guard of http monitors', () => {
     )
   })
   afterAll(() => server.close())
-  afterEach(() => setRefusePrivateTargets(false))
+  afterEach(() => configureOutboundGuard({ monitors: false }))
 
   const check = (input: Record<string, unknown>) =>
     httpProbe.run(httpProbe.configSchema.parse(input), {
@@ -82,7 +83,7 @@ describe('the SSRF guard of http monitors', () => {
   )
 
   it('refuses a name on the address it resolves to, server-wide, and a monitor cannot opt out', async () => {
-    setRefusePrivateTargets(true)
+    configureOutboundGuard({ monitors: true })
     const before = hits
     const outcome = await check({
       url: `http://localhost:${server.port}/ok`,

@@ -1,4 +1,3 @@
-import { lookup, type LookupAddress, type LookupOptions } from 'node:dns'
 import { BlockList, isIP } from 'node:net'
 
 // Each range with the words a refusal uses. IPv4-mapped and IPv4-compatible IPv6 addresses are
@@ -46,53 +45,28 @@ export function privateAddressKind(ip: string): string | undefined {
   return lists.find((entry) => entry.family === family && entry.list.check(address, family))?.kind
 }
 
-/** A connection refused because its address is not public (`checks.refusePrivateTargets`). */
+/** A connection refused because its address is not public (the SSRF guard). */
 export class PrivateTargetError extends Error {
   readonly code = 'KEEL_PRIVATE_TARGET'
-  constructor(host: string, address: string, kind: string) {
+  constructor(
+    host: string,
+    address: string,
+    kind: string,
+    setting = 'checks.refusePrivateTargets',
+  ) {
     super(
-      `refused to connect to ${host}${host === address ? '' : ` (resolves to ${address})`}: a ${kind} address; private targets are refused here (checks.refusePrivateTargets or the monitor's refusePrivateTargets)`,
+      `refused to connect to ${host}${host === address ? '' : ` (resolves to ${address})`}: a ${kind} address; private targets are refused here (${setting})`,
     )
   }
 }
 
-type LookupCallback = (
-  error: NodeJS.ErrnoException | null,
-  address: string | LookupAddress[],
-  family?: number,
-) => void
-
-/**
- * A `dns.lookup` for `net.connect` that fails when any resolved address is not public. It runs
- * at connect time for every connection, redirects included, so DNS rebinding cannot slip a
- * private address in between a check and the connection.
- */
-export function publicOnlyLookup(
-  hostname: string,
-  options: LookupOptions,
-  callback: LookupCallback,
-): void {
-  lookup(hostname, { ...options, all: true }, (error, addresses) => {
-    if (error) return callback(error, [])
-    for (const entry of addresses) {
-      const kind = privateAddressKind(entry.address)
-      if (kind) return callback(new PrivateTargetError(hostname, entry.address, kind), [])
-    }
-    if (options.all) return callback(null, addresses)
-    const first = addresses[0]
-    if (!first)
-      return callback(
-        Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }),
-        [],
-      )
-    callback(null, first.address, first.family)
-  })
-}
-
-/** Refuses a literal IP host before connecting (`net.connect` does not look literals up). */
-export function refuseLiteralPrivateHost(hostname: string): PrivateTargetError | undefined {
-  const bare = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname
-  if (isIP(bare) === 0) return undefined
-  const kind = privateAddressKind(bare)
-  return kind ? new PrivateTargetError(bare, bare, kind) : undefined
+/** The guard's refusal inside an error (undici and Node wrap it in causes and AggregateErrors). */
+export function findPrivateTargetError(error: unknown): PrivateTargetError | undefined {
+  let current: unknown = error
+  for (let depth = 0; depth < 5 && current; depth++) {
+    if (current instanceof PrivateTargetError) return current
+    if (current instanceof AggregateError) current = current.errors[0]
+    else current = (current as { cause?: unknown }).cause
+  }
+  return undefined
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { concludeCheck } from './conclude-check.js'
 import { describeNetworkError, errorMessage } from './network-error.js'
+import { outboundGuard, refuseLiteral } from './outbound-guard.js'
 import { defineProbe, type ProbeConfigIssue } from './probe.js'
 import { probeDeadline, settleWithin, untilAborted } from './probe-deadline.js'
 import { hostField, portField } from './tcp.js'
@@ -69,6 +70,22 @@ export const redisProbe = defineProbe({
     const deadline = probeDeadline(context)
     const target = `redis at ${where(config)}`
     const args = commandArgs(config.command)
+    // The client connects by itself: a literal host is refused here, a name in its DNS lookup.
+    const guard = outboundGuard('monitors')
+    const host =
+      config.url !== undefined
+        ? new URL(config.url).hostname || '127.0.0.1'
+        : (config.host ?? '127.0.0.1')
+    const refused = guard ? refuseLiteral(host, guard) : undefined
+    if (refused) {
+      return concludeCheck({
+        context,
+        observed: { connected: false },
+        latencyMs: 0,
+        summary: refused.message,
+        failure: refused.message,
+      })
+    }
     // Loaded on first use: most installs have no Redis monitor, and the CLI starts faster.
     const { createClient } = await import('redis')
     const client = createClient({
@@ -80,6 +97,7 @@ export const redisProbe = defineProbe({
         ...(config.tls !== 'disable'
           ? { tls: true, rejectUnauthorized: config.tls === 'verify' }
           : {}),
+        ...(guard ? { lookup: guard.lookup } : {}),
         connectTimeout: context.timeoutMs + 1_000,
         // One attempt per run: the scheduler's retries and the monitor's state machine do the rest.
         reconnectStrategy: false,

@@ -1,8 +1,8 @@
-import { connect } from 'node:net'
 import { z } from 'zod'
 import type { CheckOutcome } from '../core/checks/index.js'
 import { concludeCheck } from './conclude-check.js'
 import { describeNetworkError } from './network-error.js'
+import { connectTcp, outboundGuard } from './outbound-guard.js'
 import { defineProbe } from './probe.js'
 import { probeDeadline } from './probe-deadline.js'
 
@@ -54,7 +54,7 @@ export const tcpProbe = defineProbe({
     const wantsReply =
       config.expect !== undefined || context.conditions.some((text) => text.includes('[BODY]'))
     return new Promise<CheckOutcome>((resolve) => {
-      const socket = connect({ host: config.host, port: config.port })
+      const socket = connectTcp({ host: config.host, port: config.port }, outboundGuard('monitors'))
       let connected = false
       let ip: string | undefined
       let received = ''

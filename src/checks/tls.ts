@@ -5,6 +5,7 @@ import { durationField, type CheckOutcome } from '../core/checks/index.js'
 import { formatDuration } from '../core/time.js'
 import { concludeCheck } from './conclude-check.js'
 import { describeNetworkError } from './network-error.js'
+import { connectTcp, outboundGuard } from './outbound-guard.js'
 import { defineProbe } from './probe.js'
 import { probeDeadline } from './probe-deadline.js'
 import { roughDuration } from './rough-duration.js'
@@ -79,9 +80,12 @@ export const tlsProbe = defineProbe({
     const servername = config.servername ?? (isIP(config.host) === 0 ? config.host : undefined)
     return new Promise<CheckOutcome>((resolve) => {
       let settled = false
+      const guard = outboundGuard('monitors')
       const socket = connect({
-        host: config.host,
-        port: config.port,
+        // Through the guard, TLS runs over a socket that was checked before and once connected.
+        ...(guard
+          ? { socket: connectTcp({ host: config.host, port: config.port }, guard) }
+          : { host: config.host, port: config.port }),
         ...(servername ? { servername } : {}),
         rejectUnauthorized: config.tlsVerify,
       })

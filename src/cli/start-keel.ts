@@ -31,7 +31,7 @@ import { oidcSettings } from './oidc-settings.js'
 import { oncallSectionsOf } from '../services/oncall.js'
 import { readSharedSettings } from '../services/settings.js'
 import { RunOutputHub } from '../services/runbooks.js'
-import { setRefusePrivateTargets } from '../checks/http.js'
+import { configureOutboundGuard } from '../checks/outbound-guard.js'
 import { formatApplyPlan } from './format.js'
 
 /** The real clock; the only place outside tests that reads the time for the core. */
@@ -143,7 +143,10 @@ export async function startKeel(options: StartKeelOptions): Promise<RunningKeel>
   const log = options.log ?? pino({ level: options.env.KEEL_LOG_LEVEL ?? 'info' })
   const loaded = await loadConfigOrThrow(options.configPath, options.env)
   let config = loaded.config
-  setRefusePrivateTargets(config.checks.refusePrivateTargets)
+  configureOutboundGuard({
+    monitors: config.checks.refusePrivateTargets,
+    outbound: config.outbound.refusePrivateTargets,
+  })
   const store = await openStore(config.store)
   const secret = await useStoreSecrets(store, config, options.configPath, options.env)
   const sealed = await sealStoredSecrets(store.db)
@@ -371,7 +374,10 @@ export async function startKeel(options: StartKeelOptions): Promise<RunningKeel>
       }
       await applyLoaded(next)
       config = next.config
-      setRefusePrivateTargets(config.checks.refusePrivateTargets)
+      configureOutboundGuard({
+        monitors: config.checks.refusePrivateTargets,
+        outbound: config.outbound.refusePrivateTargets,
+      })
       runbookSettings.paths = config.runbooks.paths
       commands.commandDirs = config.checks.commandDirs
       running.config = config

@@ -59,7 +59,7 @@ const checksSettingsSchema = z
       .boolean()
       .default(false)
       .describe(
-        'Refuse HTTP monitor targets that resolve to loopback, private, link-local, CGNAT, multicast or unspecified addresses (SSRF guard for shared installs).',
+        'Refuse monitor targets (every type that connects) that are or resolve to loopback, private, link-local, CGNAT, multicast or unspecified addresses (SSRF guard for shared installs); channels and runbook HTTP steps follow it unless `outbound.refusePrivateTargets` is set.',
       ),
     commandDirs: z
       .array(
@@ -169,6 +169,20 @@ export const keelConfigSchema = z
       .describe('How long each resolution of results is kept.'),
     scheduler: schedulerSchema.prefault({}),
     checks: checksSettingsSchema.prefault({}).describe('Settings every monitor of a type shares.'),
+    outbound: z
+      .object({
+        refusePrivateTargets: z
+          .boolean()
+          .optional()
+          .describe(
+            'Refuse notification channels (webhook, chat, email relay) and runbook HTTP steps whose target is or resolves to a non-public address; follows `checks.refusePrivateTargets` when unset.',
+          ),
+      })
+      .strict()
+      .prefault({})
+      .describe(
+        'Connections Keel makes that are not monitor checks: notifications, runbook HTTP steps.',
+      ),
     defaults: defaultsSchema.prefault({}),
     channels: z
       .record(channelIdSchema, channelSpecSchema)

@@ -1,4 +1,6 @@
 import { request } from 'undici'
+import { outboundDispatcher, outboundGuard } from '../checks/outbound-guard.js'
+import { findPrivateTargetError } from '../checks/private-address.js'
 import type { HttpRequestPlan } from '../core/runbooks/index.js'
 
 /** What an HTTP step got back. */
@@ -16,8 +18,10 @@ const maxBodyBytes = 16 * 1024
 /** Sends an HTTP step's request (already rendered) and reads up to 16 KiB of the answer. */
 export async function runHttp(plan: HttpRequestPlan, timeoutMs: number): Promise<HttpResult> {
   const signal = AbortSignal.timeout(timeoutMs)
+  const dispatcher = outboundDispatcher(outboundGuard('outbound'))
   try {
     const response = await request(plan.url, {
+      ...(dispatcher ? { dispatcher } : {}),
       method: plan.method as 'GET',
       headers: plan.headers,
       ...(plan.body !== undefined ? { body: plan.body } : {}),
@@ -46,7 +50,9 @@ export async function runHttp(plan: HttpRequestPlan, timeoutMs: number): Promise
   } catch (error) {
     const timedOut = signal.aborted
     return {
-      error: timedOut ? `no answer within ${timeoutMs} ms` : (error as Error).message,
+      error: timedOut
+        ? `no answer within ${timeoutMs} ms`
+        : (findPrivateTargetError(error) ?? (error as Error)).message,
       body: '',
       truncated: false,
       timedOut,

@@ -19,6 +19,8 @@ export interface DnsServerOptions {
   silent?: string[]
   /** Names whose UDP answer has the TC bit and no records, so the client must retry over TCP. */
   truncate?: string[]
+  /** Called with each question before it is answered, so a test can change `records` (rebinding). */
+  onQuery?: (name: string, type: string) => void
 }
 
 /** A query the server received. */
@@ -110,7 +112,9 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Loopbac
   const sockets = new Set<Socket>()
   const record = (query: dnsPacket.DecodedPacket, transport: 'udp' | 'tcp') => {
     const question = query.questions?.[0]
-    if (question) queries.push({ name: question.name, type: question.type, transport })
+    if (!question) return
+    queries.push({ name: question.name, type: question.type, transport })
+    options.onQuery?.(question.name.toLowerCase(), question.type)
   }
   const tcp = createServer((socket) => {
     sockets.add(socket)
