@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { ConflictError, KeelError, NotFoundError } from '../core/errors.js'
 import { ackLinkPrefix, verifyAckLink, type AckLinkClaims } from '../services/ack-links.js'
+import { linkRecipientActor } from '../services/link-recipient.js'
 import type { ServiceContext } from '../services/context.js'
 import { acknowledgeIncident, parseIncidentId, resolveIncident } from '../services/incidents.js'
 import {
@@ -497,6 +498,10 @@ async function ackLinkRoutes(app: FastifyInstance, options: { deps: ApiDeps }) {
     400: { description: 'The link is malformed or was not signed by this Keel.', type: 'string' },
     404: { description: 'The incident does not exist.', type: 'string' },
     409: { description: 'The incident is already acknowledged or resolved.', type: 'string' },
+    403: {
+      description: 'The user the link was sent to is disabled or gone, or its channel was deleted.',
+      type: 'string',
+    },
     410: { description: 'The link has expired.', type: 'string' },
   } as const
 
@@ -539,6 +544,10 @@ async function ackLinkRoutes(app: FastifyInstance, options: { deps: ApiDeps }) {
     async (request, reply) => {
       const claims = verified(request, reply)
       if (!('incidentId' in claims)) return claims
+      const recipient = await linkRecipientActor(deps.db, claims.user)
+      if (!recipient.ok) {
+        return page(reply, 403, 'Link no longer valid', `<p>${escapeHtml(recipient.message)}</p>`)
+      }
       const incident = await getIncident(deps.db, claims.incidentId)
       if (incident === undefined) {
         return page(
@@ -575,11 +584,12 @@ async function ackLinkRoutes(app: FastifyInstance, options: { deps: ApiDeps }) {
     async (request, reply) => {
       const claims = verified(request, reply)
       if (!('incidentId' in claims)) return claims
-      const ctx: ServiceContext = {
-        db: deps.db,
-        clock: deps.clock,
-        actor: { name: claims.user, role: 'responder', source: request.ip },
+      // The link acts only for the person (or channel) it was sent to, and only while they may.
+      const recipient = await linkRecipientActor(deps.db, claims.user, request.ip)
+      if (!recipient.ok) {
+        return page(reply, 403, 'Link no longer valid', `<p>${escapeHtml(recipient.message)}</p>`)
       }
+      const ctx: ServiceContext = { db: deps.db, clock: deps.clock, actor: recipient.actor }
       try {
         const incident =
           claims.action === 'ack'

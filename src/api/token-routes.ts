@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { createApiToken, listTokens, revokeToken, roles } from '../services/auth.js'
 import type { Role } from '../store/auth.js'
+import { personOf } from '../services/context.js'
 import { parseInstant } from './query.js'
 import { actorOf } from './route-guard.js'
 import type { ApiDeps } from './server.js'
@@ -12,6 +13,11 @@ const tokenSchema = {
     name: { type: 'string' },
     role: { type: 'string', enum: roles },
     team: { type: 'string', description: 'The one team whose objects the token may change.' },
+    owner: {
+      type: 'string',
+      description:
+        'The person the token acts for: user:<id> (the token stops working while that user is disabled), cli:<os user>, token:<name> or system. Absent on tokens made before owners were recorded.',
+    },
     createdAt: { type: 'integer' },
     expiresAt: { type: 'integer', description: 'ms since the epoch' },
     lastUsedAt: { type: 'integer', description: 'recorded at most once a minute' },
@@ -62,6 +68,8 @@ export async function tokenRoutes(app: FastifyInstance, options: { deps: ApiDeps
         role: request.body.role,
         ...(request.body.team !== undefined ? { team: request.body.team } : {}),
         ...(expiresAt !== undefined ? { expiresAt } : {}),
+        // The token acts for whoever made it, so it cannot be the second person of a rule.
+        owner: personOf(actor),
         actor: actor.name,
         ...(actor.source ? { source: actor.source } : {}),
       })

@@ -172,7 +172,7 @@ export function addAccessCommands(program: Command, deps: AccessCommandDeps): vo
         const iso = (at: number | undefined) => (at ? new Date(at).toISOString() : '-')
         out(
           formatTable(
-            ['ID', 'NAME', 'ROLE', 'TEAM', 'EXPIRES', 'LAST USED', 'REVOKED'],
+            ['ID', 'NAME', 'ROLE', 'TEAM', 'OWNER', 'EXPIRES', 'LAST USED', 'REVOKED'],
             tokens.map((t) => [
               t.id,
               t.name,
@@ -208,6 +208,7 @@ export function addAccessCommands(program: Command, deps: AccessCommandDeps): vo
     config: string
   }
   const filterOf = (options: AuditOptions): AuditFilter => {
+              t.owner ?? '-',
     const now = clock.now()
     const [objectType, ...rest] = options.object?.split(':') ?? []
     const objectId = rest.join(':')

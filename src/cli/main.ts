@@ -146,6 +146,7 @@ interface TokenCreateOptions {
   role: Role
   expires?: string
   team?: string
+  owner?: string
   config: string
 }
 
@@ -331,6 +332,10 @@ function buildProgram(): Command {
     .addOption(new Option('--role <role>', 'role').choices(roles as string[]).default('viewer'))
     .option('--expires <duration>', 'expiry, e.g. 90d')
     .option('--team <team>', 'scope: may change only objects of this team')
+    .option(
+      '--owner <user>',
+      'the Keel user it acts for (it stops working while they are disabled); default: you on this host',
+    )
     .addOption(configOption())
     .action(async (options: TokenCreateOptions) => {
       let expiresAt: number | undefined
@@ -347,6 +352,7 @@ function buildProgram(): Command {
             name: options.name,
             role: options.role,
             actor: `cli:${process.env.USER ?? 'unknown'}`,
+            owner: options.owner ? `user:${options.owner}` : `cli:${process.env.USER ?? 'unknown'}`,
             ...(expiresAt ? { expiresAt } : {}),
             ...(options.team ? { team: options.team } : {}),
           },

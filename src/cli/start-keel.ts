@@ -187,6 +187,8 @@ export async function startKeel(options: StartKeelOptions): Promise<RunningKeel>
     clock,
     log,
     owner,
+    // The outbox keeps what a message's links may do; they are signed here as it is sent.
+    ...(links ? { links } : {}),
     onOutcome: (notification, outcome) =>
       metrics.observeDelivery(notification.channelSlug, outcome.kind),
   })

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino'
 import { channelSpecSchema, sendNotification, type ChannelSpec } from '../channels/index.js'
-import type { DeliveryOutcome } from '../channels/channel.js'
+import type { DeliveryOutcome, NotificationMessage } from '../channels/channel.js'
 import type { Clock } from '../core/time.js'
+import { signLinkGrant, type AckLinkSettings } from '../services/ack-links.js'
 import { PassWorker } from './pass-loop.js'
 import { listChannels } from '../store/channels.js'
 import type { Db } from '../store/dialect.js'
@@ -33,6 +34,26 @@ export interface DispatcherOptions {
   pollIntervalMs?: number
   onOutcome?: (notification: Notification, outcome: DeliveryOutcome) => void
   send?: typeof sendNotification
+  /**
+   * Where one-click links point and the key that signs them; without it messages go out
+   * without their acknowledge/resolve links.
+   */
+  links?: AckLinkSettings
+}
+
+/**
+ * The message as a channel gets it: the outbox row's link grant signed into `actions` at `now`,
+ * so the links of a delivery retried hours later still work for their full lifetime.
+ */
+export function messageToSend(
+  notification: Pick<Notification, 'message' | 'linkGrant'>,
+  links: AckLinkSettings | undefined,
+  now: number,
+): NotificationMessage {
+  const { actions: _stored, ...message } = notification.message
+  if (links === undefined || notification.linkGrant === undefined) return message
+  const actions = signLinkGrant(links, notification.linkGrant, now)
+  return actions.length > 0 ? { ...message, actions } : message
 }
 
 /**
@@ -157,7 +178,8 @@ export class Dispatcher extends PassWorker {
         controller.abort()
       }, attemptTimeoutMs)
       try {
-        outcome = await (this.options.send ?? sendNotification)(spec, notification.message, {
+        const message = messageToSend(notification, this.options.links, clock.now())
+        outcome = await (this.options.send ?? sendNotification)(spec, message, {
           signal: controller.signal,
           clock: this.options.clock,
         })

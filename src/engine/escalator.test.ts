@@ -1,3 +1,4 @@
+import type { KyselyPlugin } from 'kysely'
 import pino from 'pino'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { storeKinds } from '../../test/helpers/stores.js'
@@ -20,6 +21,7 @@ import {
   stopEscalation,
   type EscalationIncident,
 } from './escalator.js'
+import { messageToSend } from './dispatcher.js'
 
 const t0 = Date.UTC(2026, 10, 23, 12, 0, 0)
 const minute = 60_000
@@ -221,7 +223,15 @@ for (const kind of storeKinds) {
         at: t0,
         url: 'https://keel.example.org/incidents/42',
       })
-      const actions = message?.message.actions ?? []
+      // The outbox row holds no signed link; the dispatcher signs them from its grant as it sends.
+      expect(JSON.stringify(message)).not.toContain('/a/')
+      expect(message?.linkGrant).toEqual({
+        incidentId: 42,
+        recipient: 'ann',
+        actions: ['ack', 'resolve'],
+      })
+      const actions =
+        messageToSend(message!, { publicUrl: 'https://keel.example.org', key }, t0).actions ?? []
       expect(actions.map((a) => a.kind)).toEqual(['acknowledge', 'resolve'])
       for (const action of actions) {
         expect(action.url.startsWith('https://keel.example.org/a/')).toBe(true)
@@ -342,15 +352,22 @@ for (const kind of storeKinds) {
     })
 
     it('skips a step that keeps failing and goes on to the next level', async () => {
-      // A key the signer refuses makes building this level's messages throw every time.
-      const links = { publicUrl: 'https://keel.example.org', key: 42 as unknown as Uint8Array }
+      // An outbox that refuses every write makes queuing this level's messages throw every time.
+      const refusing: KyselyPlugin = {
+        transformQuery({ node }) {
+          if (node.kind === 'InsertQueryNode' && JSON.stringify(node).includes('"notifications"')) {
+            throw new Error('the outbox refuses writes')
+          }
+          return node
+        },
+        transformResult: async ({ result }) => result,
+      }
       const escalator = new Escalator({
-        db: store.db,
+        db: store.db.withPlugin(refusing),
         clock,
         log,
         owner: 'node-a',
         maxAttempts: 1,
-        links,
       })
       await start(incident(1), 'main')
       await escalator.start()

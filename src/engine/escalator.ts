@@ -11,7 +11,7 @@ import {
 } from '../core/escalation/index.js'
 import type { IncidentEffect } from '../core/incidents/index.js'
 import type { Clock } from '../core/time.js'
-import { incidentActions, type AckLinkSettings } from '../services/ack-links.js'
+import { incidentLinkGrant, type AckLinkSettings } from '../services/ack-links.js'
 import { readAlertingConfig } from '../services/alerting.js'
 import { readOncallConfig, readOncallConfigWithOverrides } from '../services/oncall.js'
 import type { Db, Executor } from '../store/dialect.js'
@@ -32,7 +32,7 @@ import {
   type EscalationStepOutcome,
   type EscalationSubject,
 } from '../store/escalations.js'
-import { enqueueNotifications } from '../store/notifications.js'
+import { enqueueNotifications, type LinkGrant } from '../store/notifications.js'
 
 /**
  * The incident an escalation pages about. An `Incident` of core/incidents fits as it is; `labels`
@@ -243,12 +243,8 @@ function buildMessage(
 ): NotificationMessage {
   const subject = escalation.subject
   const incident = `incident #${step.incidentId}`
-  // A step only fires while its incident is unacknowledged, so it offers both actions.
-  const actions =
-    links !== undefined
-      ? incidentActions(links, { id: step.incidentId, status: 'triggered' }, user, now)
-      : []
-  // The one-click links travel as `actions`; every channel renders them its own way.
+  // The one-click links travel as `actions`, signed by the dispatcher from the outbox row's link
+  // grant when it sends (see `escalationLinkGrant`); every channel renders them its own way.
   const lines = [
     `${incident} (${subject.severity}) is not acknowledged: ${subject.title}`,
     `You are paged at ${ordinalLevel(step)} of escalation policy ${step.policyId}.`,
@@ -277,8 +273,18 @@ function buildMessage(
     },
     at: now,
     ...(links !== undefined ? { url: `${links.publicUrl}/incidents/${step.incidentId}` } : {}),
-    ...(actions.length > 0 ? { actions } : {}),
   }
+}
+
+/** The links of a page, bound to the paged user; a step fires only while unacknowledged. */
+function escalationLinkGrant(
+  step: EscalationStep,
+  user: string,
+  links: EscalationLinks | undefined,
+): LinkGrant | undefined {
+  return links !== undefined
+    ? incidentLinkGrant({ id: step.incidentId, status: 'triggered' }, user)
+    : undefined
 }
 
 /** Queues the step after `fired`, or marks the escalation exhausted when there is none. */
@@ -383,14 +389,17 @@ export async function runEscalationStep(
       })
       outcome.users = resolved.users
       outcome.unresolved = resolved.unresolved.map((u) => u.reason)
-      const items: { channelSlug: string; message: NotificationMessage }[] = []
+      const items: { channelSlug: string; message: NotificationMessage; linkGrant?: LinkGrant }[] =
+        []
       for (const user of resolved.users) {
         const channels = config.users[user]?.channels ?? []
         if (channels.length === 0) outcome.unresolved.push(`user ${user} has no channels`)
+        const linkGrant = escalationLinkGrant(step, user, options.links)
         for (const channel of channels) {
           items.push({
             channelSlug: channel,
             message: buildMessage(step, escalation, user, channel, now, options.links),
+            ...(linkGrant ? { linkGrant } : {}),
           })
         }
       }

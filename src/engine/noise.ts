@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import type { NotificationAction, NotificationMessage } from '../channels/channel.js'
+import type { NotificationMessage } from '../channels/channel.js'
 import {
   groupKey,
   groupLabels,
@@ -19,7 +19,7 @@ import {
 } from '../core/alerts/index.js'
 import type { Incident } from '../core/incidents/index.js'
 import type { Clock } from '../core/time.js'
-import { incidentActions, type AckLinkSettings } from '../services/ack-links.js'
+import { incidentLinkGrant, type AckLinkSettings } from '../services/ack-links.js'
 import { loadSuppressionInputs, readAlertingConfig } from '../services/alerting.js'
 import { getAlert, type Alert, type AlertChange } from '../store/alerts.js'
 import type { Db, Executor } from '../store/dialect.js'
@@ -162,7 +162,6 @@ function groupMessage(
   resolved: Alert[],
   now: number,
   publicUrl: string | undefined,
-  actions: readonly NotificationAction[] = [],
 ): NotificationMessage {
   const status = firing.length > 0 ? 'firing' : 'resolved'
   const all = [...firing, ...resolved]
@@ -193,7 +192,6 @@ function groupMessage(
     annotations: {},
     at: now,
     ...(publicUrl ? { url: `${publicUrl.replace(/\/$/, '')}/incidents` } : {}),
-    ...(actions.length > 0 ? { actions: [...actions] } : {}),
   }
 }
 
@@ -267,22 +265,24 @@ export async function flushAlertGroup(
       const incident = links ? await soleOpenIncident(trx, [...firing, ...resolved]) : undefined
       await enqueueNotifications(
         trx,
-        receiver.channels.map((channelSlug) => ({
-          channelSlug,
-          message: groupMessage(
-            `group:${key}:${now}:${channelSlug}`,
-            group.receiver,
-            group.labels,
-            firing,
-            resolved,
-            now,
-            options.publicUrl,
-            // A channel is nobody in particular: a followed link is recorded as the channel's.
-            links && incident
-              ? incidentActions(links, incident, `channel:${channelSlug}`, now)
-              : [],
-          ),
-        })),
+        receiver.channels.map((channelSlug) => {
+          // A channel is nobody in particular: a followed link is recorded as the channel's.
+          const linkGrant =
+            links && incident ? incidentLinkGrant(incident, `channel:${channelSlug}`) : undefined
+          return {
+            channelSlug,
+            message: groupMessage(
+              `group:${key}:${now}:${channelSlug}`,
+              group.receiver,
+              group.labels,
+              firing,
+              resolved,
+              now,
+              options.publicUrl,
+            ),
+            ...(linkGrant ? { linkGrant } : {}),
+          }
+        }),
         now,
       )
       sent = {

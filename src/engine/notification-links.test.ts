@@ -15,6 +15,7 @@ import { getMonitor, insertMonitor } from '../store/monitors.js'
 import { listAlertGroups } from '../store/noise.js'
 import { listNotifications } from '../store/notifications.js'
 import { processAlertEvents } from './alert-pipeline.js'
+import { messageToSend } from './dispatcher.js'
 import { flushAlertGroup } from './noise.js'
 import { recordOutcomes } from './recorder.js'
 import { recordedMonitor } from './scheduler.js'
@@ -57,10 +58,9 @@ for (const kind of storeKinds) {
       })
       afterEach(async () => cleanup())
 
-      const messages = async () =>
-        (await listNotifications(store.db, { limit: 100 })).map(
-          (n) => n.message as NotificationMessage,
-        )
+      // The outbox keeps only a grant; the links are signed as the dispatcher sends the message.
+      const messages = async (): Promise<NotificationMessage[]> =>
+        (await listNotifications(store.db, { limit: 100 })).map((n) => messageToSend(n, links, now))
 
       /** Follows a link as a person would (confirmation page, then the form post) on the real API. */
       async function follow(url: string) {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { CompiledQuery, sql } from 'kysely'
-import type { NotificationAction, NotificationMessage } from '../channels/channel.js'
+import type { NotificationMessage } from '../channels/channel.js'
 import { alertForTransition, type AlertEvent } from '../core/alerts/index.js'
 import {
   applyCheckOutcome,
@@ -10,7 +10,7 @@ import {
   type StatePolicy,
   type StateTransition,
 } from '../core/checks/index.js'
-import { incidentActions, type AckLinkSettings } from '../services/ack-links.js'
+import { incidentLinkGrant, type AckLinkSettings } from '../services/ack-links.js'
 import { upsertAlertByFingerprint } from '../store/alerts.js'
 import { dialectOf, type Db, type Executor } from '../store/dialect.js'
 import { currentIncidentOfAlert } from '../store/incidents.js'
@@ -132,7 +132,6 @@ export function messageForAlert(
   event: AlertEvent,
   channel: string,
   publicUrl: string | undefined,
-  actions: readonly NotificationAction[] = [],
 ): NotificationMessage {
   const monitor = event.labels.monitor
   return {
@@ -148,7 +147,6 @@ export function messageForAlert(
     ...(publicUrl && monitor
       ? { url: `${publicUrl.replace(/\/$/, '')}/monitors/${encodeURIComponent(monitor)}` }
       : {}),
-    ...(actions.length > 0 ? { actions: [...actions] } : {}),
   }
 }
 
@@ -297,18 +295,16 @@ export async function recordTransition(
       : undefined
   await enqueueNotifications(
     trx,
-    channels.map((channelSlug) => ({
-      channelSlug,
-      message: messageForAlert(
-        alert,
+    channels.map((channelSlug) => {
+      // Nobody in particular is paged in a channel: the action is recorded as the channel's.
+      const linkGrant =
+        links && linked ? incidentLinkGrant(linked, `channel:${channelSlug}`) : undefined
+      return {
         channelSlug,
-        options.publicUrl,
-        // Nobody in particular is paged in a channel: the action is recorded as the channel's.
-        links && linked
-          ? incidentActions(links, linked, `channel:${channelSlug}`, options.now)
-          : [],
-      ),
-    })),
+        message: messageForAlert(alert, channelSlug, options.publicUrl),
+        ...(linkGrant ? { linkGrant } : {}),
+      }
+    }),
     options.now,
   )
   return { monitor, transition, alert, notified: [...channels] }

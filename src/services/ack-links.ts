@@ -8,6 +8,7 @@ import {
   encodeAckLinkPayload,
   type AckLinkClaims,
 } from '../core/escalation/index.js'
+import type { LinkGrant } from '../store/notifications.js'
 
 export type { AckLinkClaims }
 
@@ -63,6 +64,48 @@ export interface AckLinkSettings {
 const defaultAckLinkTtlMs = 24 * 3_600_000
 
 /**
+ * What one-click links a message about this incident may carry for `recipient` (an on-call user
+ * id, or `channel:<slug>`): acknowledge while it is triggered, and resolve; none once resolved.
+ * The outbox stores this grant, never the signed links (see `signLinkGrant`).
+ */
+export function incidentLinkGrant(
+  incident: { id: number; status: string },
+  recipient: string,
+): LinkGrant | undefined {
+  if (incident.status === 'resolved') return undefined
+  return {
+    incidentId: incident.id,
+    recipient,
+    actions: incident.status === 'triggered' ? ['ack', 'resolve'] : ['resolve'],
+  }
+}
+
+const actionKinds = {
+  ack: { kind: 'acknowledge', label: 'Acknowledge' },
+  resolve: { kind: 'resolve', label: 'Resolve' },
+} as const
+
+/**
+ * The signed links of a grant, valid from `now` for the link lifetime: the dispatcher calls it
+ * as it sends a message, so a retried delivery carries links that work as long as fresh ones.
+ */
+export function signLinkGrant(
+  links: AckLinkSettings,
+  grant: LinkGrant,
+  now: number,
+): NotificationAction[] {
+  const expiresAt = now + (links.ttlMs ?? defaultAckLinkTtlMs)
+  const base = links.publicUrl.replace(/\/+$/, '')
+  return grant.actions.map((action) => {
+    const path = signAckLink(
+      { incidentId: grant.incidentId, user: grant.recipient, action, expiresAt },
+      links.key,
+    )
+    return { ...actionKinds[action], url: `${base}${path}` }
+  })
+}
+
+/**
  * The signed one-click actions of an open incident, recorded as `user`'s when followed: acknowledge
  * while it is triggered, and resolve. A resolved incident gets none.
  */
@@ -72,20 +115,8 @@ export function incidentActions(
   user: string,
   now: number,
 ): NotificationAction[] {
-  if (incident.status === 'resolved') return []
-  const expiresAt = now + (links.ttlMs ?? defaultAckLinkTtlMs)
-  const base = links.publicUrl.replace(/\/+$/, '')
-  const actions: NotificationAction[] = []
-  if (incident.status === 'triggered') {
-    const path = signAckLink({ incidentId: incident.id, user, action: 'ack', expiresAt }, links.key)
-    actions.push({ kind: 'acknowledge', label: 'Acknowledge', url: `${base}${path}` })
-  }
-  const path = signAckLink(
-    { incidentId: incident.id, user, action: 'resolve', expiresAt },
-    links.key,
-  )
-  actions.push({ kind: 'resolve', label: 'Resolve', url: `${base}${path}` })
-  return actions
+  const grant = incidentLinkGrant(incident, user)
+  return grant ? signLinkGrant(links, grant, now) : []
 }
 
 /** A link that checked out, or why not, with a message for the person who followed it. */

@@ -6,6 +6,7 @@ import type { Db } from '../store/dialect.js'
 import {
   countApiTokens,
   findApiTokenByHash,
+  getUser,
   insertApiToken,
   listApiTokens,
   revokeApiToken,
@@ -81,9 +82,14 @@ export interface CreatedToken {
   name: string
   role: Role
   team?: string
+  /** The person the token acts for (see `ApiToken.owner`). */
+  owner?: string
   token: string
   expiresAt?: number
 }
+
+// `token:<name>`: a token made with a token that has no owner belongs to the same person.
+const ownerPattern = /^(user:[a-z0-9][a-z0-9_.-]{0,62}|(cli|token):\S{1,200}|system)$/
 
 /** Creates an API token with a role, an optional team scope and an optional expiry. */
 export async function createApiToken(
@@ -93,6 +99,8 @@ export async function createApiToken(
     role: Role
     team?: string
     expiresAt?: number
+    /** Who the token acts for: the creating person (`user:<id>`), `cli:<os user>` or `system`. */
+    owner?: string
     actor?: string
     source?: string
   },
@@ -107,6 +115,22 @@ export async function createApiToken(
     throw new InputError(
       `token team must be a team id (lowercase letters, digits, - _ .), got ${JSON.stringify(input.team)}`,
     )
+  }
+  if (input.owner !== undefined) {
+    if (!ownerPattern.test(input.owner)) {
+      throw new InputError(
+        `token owner must be user:<id>, cli:<os user>, token:<name> or system, got ${JSON.stringify(input.owner)}`,
+      )
+    }
+    if (input.owner.startsWith('user:')) {
+      const id = input.owner.slice('user:'.length)
+      const user = await getUser(deps.db, id)
+      if (!user || user.disabled) {
+        throw new InputError(
+          `token owner ${input.owner}: user ${id} ${user ? 'is disabled' : 'does not exist'}; name an enabled user (keel user list)`,
+        )
+      }
+    }
   }
   const now = deps.clock.now()
   if (input.expiresAt !== undefined && input.expiresAt <= now) {
@@ -123,6 +147,7 @@ export async function createApiToken(
     role: input.role,
     createdAt: now,
     ...(input.team !== undefined ? { team: input.team } : {}),
+    ...(input.owner !== undefined ? { owner: input.owner } : {}),
     ...(input.expiresAt !== undefined ? { expiresAt: input.expiresAt } : {}),
   })
   await appendAudit(deps.db, {
@@ -137,6 +162,7 @@ export async function createApiToken(
         name: input.name,
         role: input.role,
         ...(input.team !== undefined ? { team: input.team } : {}),
+        ...(input.owner !== undefined ? { owner: input.owner } : {}),
         ...(input.expiresAt !== undefined ? { expiresAt: input.expiresAt } : {}),
       },
     },
@@ -146,6 +172,7 @@ export async function createApiToken(
     name: input.name,
     role: input.role,
     ...(input.team !== undefined ? { team: input.team } : {}),
+    ...(input.owner !== undefined ? { owner: input.owner } : {}),
     token,
     ...(input.expiresAt !== undefined ? { expiresAt: input.expiresAt } : {}),
   }
@@ -212,6 +239,16 @@ export async function authenticateTokenHash(
   if (row.expiresAt !== undefined && row.expiresAt <= now) {
     throw new AuthenticationError(`API token ${row.name} expired`)
   }
+  // A person's tokens work only while the person may: disabling the user disables them.
+  if (row.owner?.startsWith('user:') === true) {
+    const id = row.owner.slice('user:'.length)
+    const owner = await getUser(deps.db, id)
+    if (!owner || owner.disabled) {
+      throw new AuthenticationError(
+        `API token ${row.name} belongs to user ${id}, who is ${owner ? 'disabled' : 'gone'}; an admin can enable the user (keel user enable ${id}) or give you another token`,
+      )
+    }
+  }
   const name = `token:${row.name}`
   // Record use at most once a minute per token, so reads do not become a write and an audit
   // event each; the conditional UPDATE lets one node win when several see the same token.
@@ -232,6 +269,7 @@ export async function authenticateTokenHash(
     name,
     role: row.role,
     tokenId: row.id,
+    ...(row.owner !== undefined ? { person: row.owner } : {}),
     ...(row.team !== undefined ? { teams: { [row.team]: row.role } } : {}),
     ...(source ? { source } : {}),
   }
@@ -246,5 +284,10 @@ export async function bootstrapAdminToken(deps: {
   clock: Clock
 }): Promise<CreatedToken | undefined> {
   if ((await countApiTokens(deps.db)) > 0) return undefined
-  return createApiToken(deps, { name: 'bootstrap-admin', role: 'admin', actor: 'system' })
+  return createApiToken(deps, {
+    name: 'bootstrap-admin',
+    role: 'admin',
+    owner: 'system',
+    actor: 'system',
+  })
 }

@@ -50,7 +50,7 @@ import {
   type StoredRunbookRun,
   type StoredRunStep,
 } from '../store/runbooks.js'
-import type { Actor, ServiceContext } from './context.js'
+import { personOf, type Actor, type ServiceContext } from './context.js'
 
 /** Something that happened to a run this process is executing, for live output. */
 export type RunOutputEvent =
@@ -230,6 +230,7 @@ export async function runbooksForAlert(
   settings: RunbookSettings | undefined,
   fingerprint: string,
 ): Promise<RunbookSummary[]> {
+    person: personOf(actor),
   const alert = await getAlert(ctx.db, fingerprint)
   if (!alert) throw new NotFoundError(`no alert has fingerprint ${fingerprint}`)
   return (await listRunbooks(settings, { labels: alert.labels as Labels })).runbooks
@@ -468,6 +469,7 @@ export async function getRunbookRunDetail(
 /** Runs, newest first, of one runbook or one incident. */
 export async function listRunbookRunPage(
   ctx: Pick<ServiceContext, 'db'>,
+        requestedByPerson: personOf(ctx.actor),
   filter: { runbook?: string; incidentId?: number; limit?: number },
 ): Promise<StoredRunbookRun[]> {
   return listRunbookRuns(ctx.db, filter)

@@ -36,6 +36,11 @@ export interface ApiToken {
   role: Role
   /** The one team whose objects the token may edit; absent for no team scope. */
   team?: string
+  /**
+   * The person the token acts for: `user:<id>` (refused while that user is disabled),
+   * `cli:<os user>` or `system`; absent for tokens made before owners were recorded.
+   */
+  owner?: string
   createdAt: number
   expiresAt?: number
   lastUsedAt?: number
@@ -204,6 +209,7 @@ function tokenFromRow(row: Selectable<ApiTokenRow>): ApiToken {
     role: row.role as Role,
     ...(row.team !== null ? { team: row.team } : {}),
     createdAt: Number(row.created_at),
+    ...(row.owner !== null ? { owner: row.owner } : {}),
     ...(row.expires_at !== null ? { expiresAt: Number(row.expires_at) } : {}),
     ...(row.last_used_at !== null ? { lastUsedAt: Number(row.last_used_at) } : {}),
     ...(row.revoked_at !== null ? { revokedAt: Number(row.revoked_at) } : {}),
@@ -224,6 +230,7 @@ export async function insertApiToken(
       role: token.role,
       team: token.team ?? null,
       created_at: token.createdAt,
+      owner: token.owner ?? null,
       expires_at: token.expiresAt ?? null,
     })
     .execute()

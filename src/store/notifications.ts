@@ -3,12 +3,27 @@ import type { NotificationMessage } from '../channels/channel.js'
 import { parseJson, skipLocked, type Executor } from './dialect.js'
 import type { NotificationRow } from './schema.js'
 
+/**
+ * What a message's one-click links may do: which incident, for whom (an on-call user id, or
+ * `channel:<slug>` for a channel nobody in particular reads) and which actions. It is stored
+ * instead of the links: the dispatcher signs them as it sends, so no working link is ever at
+ * rest in the outbox or readable through the API.
+ */
+export interface LinkGrant {
+  incidentId: number
+  recipient: string
+  actions: ('ack' | 'resolve')[]
+}
+
 /** An outbox row: one message to one channel, retried until delivered or given up. */
 export interface Notification {
   id: string
   channelSlug: string
   alertFingerprint?: string
+  /** The message as queued; it never holds signed `actions` (see `linkGrant`). */
   message: NotificationMessage
+  /** The one-click links the dispatcher signs into the message when it sends it. */
+  linkGrant?: LinkGrant
   status: 'pending' | 'delivered' | 'failed'
   attempts: number
   nextAttemptAt: number
@@ -17,12 +32,20 @@ export interface Notification {
   deliveredAt?: number
 }
 
+/** The message without signed links, which are credentials and never stored or shown. */
+function withoutActions(message: NotificationMessage): NotificationMessage {
+  const { actions: _actions, ...rest } = message
+  return rest
+}
+
 function notificationFromRow(row: Selectable<NotificationRow>): Notification {
+  const grant = parseJson<LinkGrant | undefined>(row.link_grant, undefined)
   return {
     id: row.id,
     channelSlug: row.channel_slug,
     ...(row.alert_fingerprint !== null ? { alertFingerprint: row.alert_fingerprint } : {}),
-    message: parseJson(row.payload, {} as NotificationMessage),
+    message: withoutActions(parseJson(row.payload, {} as NotificationMessage)),
+    ...(grant !== undefined ? { linkGrant: grant } : {}),
     status: row.status as Notification['status'],
     attempts: row.attempts,
     nextAttemptAt: row.next_attempt_at,
@@ -32,10 +55,13 @@ function notificationFromRow(row: Selectable<NotificationRow>): Notification {
   }
 }
 
-/** Queues messages, due now; call it in the transaction that recorded their cause. */
+/**
+ * Queues messages, due now; call it in the transaction that recorded their cause. A message's
+ * one-click links go in as a `linkGrant`; signed `actions` in a message are dropped, never stored.
+ */
 export async function enqueueNotifications(
   db: Executor,
-  items: readonly { channelSlug: string; message: NotificationMessage }[],
+  items: readonly { channelSlug: string; message: NotificationMessage; linkGrant?: LinkGrant }[],
   now: number,
 ): Promise<void> {
   if (items.length === 0) return
@@ -46,7 +72,11 @@ export async function enqueueNotifications(
         id: item.message.id,
         channel_slug: item.channelSlug,
         alert_fingerprint: item.message.fingerprint,
-        payload: JSON.stringify(item.message),
+        payload: JSON.stringify(withoutActions(item.message)),
+        link_grant:
+          item.linkGrant !== undefined && item.linkGrant.actions.length > 0
+            ? JSON.stringify(item.linkGrant)
+            : null,
         status: 'pending',
         attempts: 0,
         next_attempt_at: now,

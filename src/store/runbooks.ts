@@ -13,6 +13,8 @@ export interface StoredRunbookRun extends RunState {
   params: Record<string, string>
   requestedBy: string
   requestedAt: number
+  /** The person behind `requestedBy` (a token's owner), for the two-person rule. */
+  requestedByPerson?: string
   source?: string
   automatic: boolean
   approvedBy?: string
@@ -78,6 +80,7 @@ function runFromRow(row: Selectable<RunbookRunRow>): StoredRunbookRun {
 }
 
 function stepFromRow(row: Selectable<RunbookRunStepRow>): StoredRunStep {
+  requestedByPerson?: string
   return {
     id: Number(row.id),
     runId: Number(row.run_id),
@@ -98,6 +101,7 @@ function stepFromRow(row: Selectable<RunbookRunStepRow>): StoredRunStep {
 }
 
 function isFinal(status: RunStatus): boolean {
+    ...(row.requested_by_person !== null ? { requestedByPerson: row.requested_by_person } : {}),
   return status === 'succeeded' || status === 'failed' || status === 'cancelled'
 }
 
@@ -210,6 +214,7 @@ export async function updateRunState(
 
 /** Records that a run began a step; returns the step row's id. */
 export async function insertRunStep(
+      requested_by_person: input.requestedByPerson ?? null,
   db: Executor,
   step: Omit<StoredRunStep, 'id' | 'outputTruncated'> & { outputTruncated?: boolean },
 ): Promise<number> {

@@ -20,6 +20,8 @@ export interface RunbookRunRow {
   /** JSON object of parameter values (strings). */
   params: string
   requested_by: string
+  /** The person behind `requested_by` (a token's owner; migration 0010); null before 0010. */
+  requested_by_person: string | null
   requested_at: number
   source: string | null
   /** 1 when a route started the run (auto-remediation). */

@@ -151,6 +151,11 @@ export interface NotificationRow {
   last_error: string | null
   created_at: number
   delivered_at: number | null
+  /**
+   * What the message's one-click links may do (JSON: incident, recipient, actions; migration
+   * 0010). The dispatcher signs the links when it sends; the signed URLs are never stored.
+   */
+  link_grant: string | null
 }
 
 export interface UserRow {
@@ -180,6 +185,11 @@ export interface ApiTokenRow {
   revoked_at: number | null
   /** The one team the token may edit objects of (migration 0008); null for no team scope. */
   team: string | null
+  /**
+   * The person the token acts for (migration 0010): `user:<id>` (it stops working while that
+   * user is disabled), `cli:<os user>` or `system`; null for tokens made before 0010.
+   */
+  owner: string | null
 }
 
 export interface AuditEventRow {

@@ -6,6 +6,11 @@ export interface RunbookActor {
   name: string
   /** The login user's name, when a person acts; allow-lists may name it bare (`alice`). */
   user?: string
+  /**
+   * The person behind the identity (`user:alice` for alice's session and for a token alice
+   * made); absent means `name`. The two-person rule compares people, not identities.
+   */
+  person?: string
   role: RunbookRole
   teams?: readonly string[]
 }
@@ -55,7 +60,7 @@ export function runPermission(
  */
 export function approvalPermission(
   runbook: Pick<Runbook, 'name' | 'approveRole'>,
-  run: { requestedBy: string; status: string },
+  run: { requestedBy: string; requestedByPerson?: string; status: string },
   approver: RunbookActor,
 ): Permission {
   if (run.status !== 'pendingApproval') {
@@ -64,10 +69,12 @@ export function approvalPermission(
       reason: `the run is ${run.status}; only a run waiting for approval can be approved`,
     }
   }
-  if (approver.name === run.requestedBy) {
+  const requester = run.requestedByPerson ?? run.requestedBy
+  if (approver.name === run.requestedBy || (approver.person ?? approver.name) === requester) {
+    const as = approver.name === requester ? '' : ` (acting as ${approver.name})`
     return {
       ok: false,
-      reason: `${approver.name} requested this run and cannot approve it; a second person must approve dangerous steps`,
+      reason: `${requester} requested this run and cannot approve it${as}; a second person must approve dangerous steps`,
     }
   }
   if (!roleAtLeast(approver.role, runbook.approveRole)) {

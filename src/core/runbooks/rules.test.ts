@@ -156,6 +156,43 @@ describe('who may run and approve', () => {
     if (reason === undefined) expect(result).toEqual({ ok: true })
     else expect(!result.ok && result.reason).toContain(reason)
   })
+
+  it.each([
+    {
+      name: "a token the requester owns cannot approve the requester's run",
+      run: { requestedBy: 'user:alice', requestedByPerson: 'user:alice' },
+      approver: { name: 'token:ci', person: 'user:alice', role: 'admin' as const },
+      ok: false,
+    },
+    {
+      name: "the requester's session cannot approve a run its token asked for",
+      run: { requestedBy: 'token:ci', requestedByPerson: 'user:alice' },
+      approver: { name: 'user:alice', role: 'admin' as const },
+      ok: false,
+    },
+    {
+      name: 'two tokens of the same person are one person',
+      run: { requestedBy: 'token:a', requestedByPerson: 'cli:root' },
+      approver: { name: 'token:b', person: 'cli:root', role: 'admin' as const },
+      ok: false,
+    },
+    {
+      name: 'a token another person owns approves',
+      run: { requestedBy: 'user:alice', requestedByPerson: 'user:alice' },
+      approver: { name: 'token:ci', person: 'user:bob', role: 'operator' as const },
+      ok: true,
+    },
+    {
+      name: 'a run stored before people were recorded compares identities',
+      run: { requestedBy: 'user:alice' },
+      approver: { name: 'user:bob', role: 'operator' as const },
+      ok: true,
+    },
+  ])('$name', ({ run, approver, ok }) => {
+    const result = approvalPermission(dangerous, { ...run, status: 'pendingApproval' }, approver)
+    expect(result.ok).toBe(ok)
+    if (!result.ok) expect(result.reason).toContain('cannot approve it')
+  })
 })
 
 describe('automatic runs', () => {
