@@ -178,6 +178,7 @@ export function addAccessCommands(program: Command, deps: AccessCommandDeps): vo
               t.name,
               t.role,
               t.team ?? '-',
+              t.owner ?? '-',
               iso(t.expiresAt),
               iso(t.lastUsedAt),
               iso(t.revokedAt),
@@ -208,7 +209,6 @@ export function addAccessCommands(program: Command, deps: AccessCommandDeps): vo
     config: string
   }
   const filterOf = (options: AuditOptions): AuditFilter => {
-              t.owner ?? '-',
     const now = clock.now()
     const [objectType, ...rest] = options.object?.split(':') ?? []
     const objectId = rest.join(':')

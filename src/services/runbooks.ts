@@ -171,6 +171,7 @@ function actorOfContext(actor: Actor): RunbookActor {
   return {
     name: actor.name,
     ...(actor.user !== undefined ? { user: actor.user } : {}),
+    person: personOf(actor),
     role: actor.role,
     teams: Object.keys(actor.teams ?? {}),
   }
@@ -230,7 +231,6 @@ export async function runbooksForAlert(
   settings: RunbookSettings | undefined,
   fingerprint: string,
 ): Promise<RunbookSummary[]> {
-    person: personOf(actor),
   const alert = await getAlert(ctx.db, fingerprint)
   if (!alert) throw new NotFoundError(`no alert has fingerprint ${fingerprint}`)
   return (await listRunbooks(settings, { labels: alert.labels as Labels })).runbooks
@@ -374,6 +374,7 @@ async function createRun(
         runbookSource: runbook.source,
         params: values,
         requestedBy: ctx.actor.name,
+        requestedByPerson: personOf(ctx.actor),
         ...(ctx.actor.source ? { source: ctx.actor.source } : {}),
         automatic: options.automatic,
         ...(options.incidentId !== undefined ? { incidentId: options.incidentId } : {}),
@@ -469,7 +470,6 @@ export async function getRunbookRunDetail(
 /** Runs, newest first, of one runbook or one incident. */
 export async function listRunbookRunPage(
   ctx: Pick<ServiceContext, 'db'>,
-        requestedByPerson: personOf(ctx.actor),
   filter: { runbook?: string; incidentId?: number; limit?: number },
 ): Promise<StoredRunbookRun[]> {
   return listRunbookRuns(ctx.db, filter)

@@ -208,8 +208,8 @@ function tokenFromRow(row: Selectable<ApiTokenRow>): ApiToken {
     tokenHash: row.token_hash,
     role: row.role as Role,
     ...(row.team !== null ? { team: row.team } : {}),
-    createdAt: Number(row.created_at),
     ...(row.owner !== null ? { owner: row.owner } : {}),
+    createdAt: Number(row.created_at),
     ...(row.expires_at !== null ? { expiresAt: Number(row.expires_at) } : {}),
     ...(row.last_used_at !== null ? { lastUsedAt: Number(row.last_used_at) } : {}),
     ...(row.revoked_at !== null ? { revokedAt: Number(row.revoked_at) } : {}),
@@ -229,8 +229,8 @@ export async function insertApiToken(
       token_hash: token.tokenHash,
       role: token.role,
       team: token.team ?? null,
-      created_at: token.createdAt,
       owner: token.owner ?? null,
+      created_at: token.createdAt,
       expires_at: token.expiresAt ?? null,
     })
     .execute()

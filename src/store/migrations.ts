@@ -249,6 +249,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0007-runbooks': runbooksMigration(dialect),
     '0008-access': accessMigration(dialect),
     '0009-schedule-overrides': scheduleOverridesMigration(dialect),
-  }
     '0010-link-grants-token-owners': linkGrantsTokenOwnersMigration(dialect),
+  }
 }

@@ -12,9 +12,9 @@ export interface StoredRunbookRun extends RunState {
   runbookSource: string
   params: Record<string, string>
   requestedBy: string
-  requestedAt: number
   /** The person behind `requestedBy` (a token's owner), for the two-person rule. */
   requestedByPerson?: string
+  requestedAt: number
   source?: string
   automatic: boolean
   approvedBy?: string
@@ -50,6 +50,7 @@ export interface RunbookRunInput {
   runbookSource: string
   params: Record<string, string>
   requestedBy: string
+  requestedByPerson?: string
   source?: string
   automatic: boolean
   incidentId?: number
@@ -68,6 +69,7 @@ function runFromRow(row: Selectable<RunbookRunRow>): StoredRunbookRun {
     ...(row.reason !== null ? { reason: row.reason } : {}),
     params: parseJson<Record<string, string>>(row.params, {}),
     requestedBy: row.requested_by,
+    ...(row.requested_by_person !== null ? { requestedByPerson: row.requested_by_person } : {}),
     requestedAt: Number(row.requested_at),
     ...(row.source !== null ? { source: row.source } : {}),
     automatic: row.automatic === 1,
@@ -80,7 +82,6 @@ function runFromRow(row: Selectable<RunbookRunRow>): StoredRunbookRun {
 }
 
 function stepFromRow(row: Selectable<RunbookRunStepRow>): StoredRunStep {
-  requestedByPerson?: string
   return {
     id: Number(row.id),
     runId: Number(row.run_id),
@@ -101,7 +102,6 @@ function stepFromRow(row: Selectable<RunbookRunStepRow>): StoredRunStep {
 }
 
 function isFinal(status: RunStatus): boolean {
-    ...(row.requested_by_person !== null ? { requestedByPerson: row.requested_by_person } : {}),
   return status === 'succeeded' || status === 'failed' || status === 'cancelled'
 }
 
@@ -123,6 +123,7 @@ export async function insertRunbookRun(
       reason: input.state.reason ?? null,
       params: JSON.stringify(input.params),
       requested_by: input.requestedBy,
+      requested_by_person: input.requestedByPerson ?? null,
       requested_at: now,
       source: input.source ?? null,
       automatic: input.automatic ? 1 : 0,
@@ -214,7 +215,6 @@ export async function updateRunState(
 
 /** Records that a run began a step; returns the step row's id. */
 export async function insertRunStep(
-      requested_by_person: input.requestedByPerson ?? null,
   db: Executor,
   step: Omit<StoredRunStep, 'id' | 'outputTruncated'> & { outputTruncated?: boolean },
 ): Promise<number> {

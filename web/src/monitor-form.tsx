@@ -49,7 +49,12 @@ const typeFields: Record<string, TypeField[]> = {
   ],
   redis: [{ key: 'url', label: 'URL', placeholder: 'redis://cache-1:6379' }],
   command: [
-    { key: 'command', label: 'Command', placeholder: '/usr/lib/nagios/plugins/check_disk' },
+    {
+      key: 'command',
+      label: 'Command',
+      placeholder: '/usr/lib/nagios/plugins/check_disk',
+      hint: 'a plugin in a directory keel.yaml lists under checks.commandDirs',
+    },
     { key: 'args', label: 'Arguments', kind: 'lines', hint: 'one per line' },
   ],
   heartbeat: [
