@@ -76,6 +76,8 @@ const routes: FuzzedRoute[] = [
     seeds: [
       { id: 'db-main', type: 'postgres', host: '127.0.0.1', password: 'x', query: 'select 1' },
       { id: 'nightly', type: 'heartbeat', period: '1d', grace: '1h' },
+      // Runs a program: refused, as checks.commandDirs is empty here (see the last test).
+      { id: 'own-db', type: 'command', command: '/usr/bin/sqlite3', args: ['keel.db', '.dump'] },
     ],
   },
   {
@@ -84,6 +86,7 @@ const routes: FuzzedRoute[] = [
     route: '/api/v1/monitors/:id',
     prepare: async () => '/api/v1/monitors/fuzz-target',
     valid: () => ({ type: 'http', url: 'https://example.org/health', interval: '1m', retries: 2 }),
+    seeds: [{ type: 'command', command: '/bin/sh', args: ['-c', 'id'], env: { LD_PRELOAD: 'x' } }],
   },
   ...(['pause', 'resume'] as const).map((action): FuzzedRoute => ({
     name: `monitor ${action}`,
@@ -495,5 +498,13 @@ describe.each(apiStoreKinds)('API bodies under fuzzing on $name', ({ kind }) => 
     },
     // Password routes hash each accepted body with scrypt: allow about a second per body.
     Math.max(600_000, runs * 1_000),
+  )
+
+  it.skipIf(kind.skipReason)(
+    'stored no monitor that runs a program from any fuzzed body',
+    async () => {
+      const stored = await h.store.db.selectFrom('monitors').select(['slug', 'type']).execute()
+      expect(stored.filter((m) => m.type === 'command')).toEqual([])
+    },
   )
 })
