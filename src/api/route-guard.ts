@@ -6,6 +6,7 @@ import { authenticateToken, requireRole, roles } from '../services/auth.js'
 import type { Actor } from '../services/context.js'
 import type { Role } from '../store/auth.js'
 import type { Db } from '../store/dialect.js'
+import { auditRefusal, DenialLimiter } from './denial-audit.js'
 import { authenticateSession, type SessionStore } from './session-routes.js'
 
 declare module 'fastify' {
@@ -171,8 +172,15 @@ export function installRouteGuard(
     // Only the not-found handler has no role (onRoute gave every route one): let it answer 404.
     if (role === undefined && request.is404) return
     const actor = await authenticateRequest(deps, request)
-    requireRole(actor, role ?? 'admin')
+    // Known before the role check, so a refusal is audited with who was refused.
     request.actor = actor
+    requireRole(actor, role ?? 'admin')
+  })
+  // Refusals (403 anywhere, 401 for a presented credential) go to the audit trail, rate-limited;
+  // onError hooks finish before the error handler answers.
+  const limiter = new DenialLimiter()
+  app.addHook('onError', async (request, _reply, error) => {
+    await auditRefusal({ ...deps, limiter }, request, error)
   })
 }
 
