@@ -187,6 +187,14 @@ const routes: FuzzedRoute[] = [
     valid: () => ({}),
   },
   {
+    name: 'user OIDC link',
+    method: 'PUT',
+    route: '/api/v1/users/:id/oidc',
+    prepare: async () => '/api/v1/users/fuzz-user/oidc',
+    valid: () => ({ issuer: 'https://login.example.org/realms/ops', subject: 'fuzz-subject' }),
+    seeds: [{ issuer: 'http://127.0.0.1:9/', subject: 'x'.repeat(255) }],
+  },
+  {
     name: 'password setup',
     method: 'POST',
     route: '/api/v1/setup',

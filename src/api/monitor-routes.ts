@@ -232,6 +232,8 @@ export async function monitorRoutes(app: FastifyInstance, options: { deps: ApiDe
       config: { role: 'operator' },
       schema: {
         summary: 'Create a monitor',
+        description:
+          'A monitor that runs a program (`command`) is accepted only for an executable inside a directory keel.yaml lists under `checks.commandDirs`, without loader or interpreter variables in `env` and without `cwd` (400 otherwise, for every role).',
         tags,
         body: {
           ...specBodySchema,
@@ -276,7 +278,8 @@ export async function monitorRoutes(app: FastifyInstance, options: { deps: ApiDe
       config: { role: 'operator' },
       schema: {
         summary: 'Replace a monitor’s spec',
-        description: 'Monitors owned by a keel.yaml (source `file:…`) are refused with 409.',
+        description:
+          'Monitors owned by a keel.yaml (source `file:…`) are refused with 409. A spec that runs a program follows the rule of POST /api/v1/monitors.',
         tags,
         params: idParams,
         body: specBodySchema,
@@ -358,7 +361,7 @@ export async function monitorRoutes(app: FastifyInstance, options: { deps: ApiDe
       schema: {
         summary: 'Run the monitor’s probe now',
         description:
-          'The outcome is returned, not recorded: state, history and alerts are untouched.',
+          'The outcome is returned, not recorded: state, history and alerts are untouched. A monitor created through the API whose program keel.yaml no longer allows (`checks.commandDirs`) is `down` without running.',
         tags,
         params: idParams,
         response: {

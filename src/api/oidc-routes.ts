@@ -1,8 +1,16 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import * as client from 'openid-client'
 import { AuthenticationError, NotFoundError } from '../core/errors.js'
-import { loginWithOidc, type OidcRoleRules } from '../services/oidc.js'
+import { loadRunbooks } from '../runbooks/load.js'
+import {
+  allowListedNames,
+  linkOidcIdentity,
+  loginWithOidc,
+  unlinkOidcIdentity,
+  type OidcRoleRules,
+} from '../services/oidc.js'
 import { appendAudit } from '../store/audit.js'
+import { actorOf } from './route-guard.js'
 import type { ApiDeps } from './server.js'
 import { cookieValue, startSession, type SessionStore } from './session-routes.js'
 
@@ -191,11 +199,14 @@ export async function oidcRoutes(
           `OpenID Connect login failed: ${error instanceof Error ? error.message : String(error)}`,
         )
       }
+      // Runbook allow-lists name people by user id; a newcomer must not take one of those names.
+      const library = deps.runbooks ? await loadRunbooks(deps.runbooks.paths) : { runbooks: [] }
       const { user, actor } = await loginWithOidc(deps, {
         issuer: oidc.issuer,
         claims,
         rules: oidc,
         source: request.ip,
+        reserved: allowListedNames(library.runbooks.map((r) => r.allowedUsers)),
       })
       await startSession(
         request,
@@ -210,5 +221,52 @@ export async function oidcRoutes(
       reply.header('set-cookie', [String(sessionCookie), flowCookieHeader(request, '', 0)])
       return reply.redirect('/', 302)
     },
+  )
+
+  const identityView = {
+    type: 'object',
+    description: 'The user, with `oidc: { issuer, subject }` when linked.',
+    properties: {
+      id: { type: 'string' },
+      role: { type: 'string' },
+      oidc: { type: 'object' },
+    },
+  } as const
+
+  app.put<{ Params: { id: string }; Body: { issuer: string; subject: string } }>(
+    '/api/v1/users/:id/oidc',
+    {
+      config: { role: 'admin' },
+      schema: {
+        summary: 'Link an OpenID Connect identity (issuer + subject) to an existing user',
+        description:
+          'The person who logs in through the provider as `subject` then acts as this user. A user that held the identity before (one its first login created, such as `carol-3f9a1c`) loses it and its sessions. Audited as `user.link-oidc`.',
+        tags: ['users'],
+        body: {
+          type: 'object',
+          required: ['issuer', 'subject'],
+          additionalProperties: false,
+          properties: {
+            issuer: { type: 'string', minLength: 1, maxLength: 500 },
+            subject: { type: 'string', minLength: 1, maxLength: 255 },
+          },
+        },
+        response: { 200: identityView },
+      },
+    },
+    async (request) => linkOidcIdentity(deps, actorOf(request), request.params.id, request.body),
+  )
+
+  app.delete<{ Params: { id: string } }>(
+    '/api/v1/users/:id/oidc',
+    {
+      config: { role: 'admin' },
+      schema: {
+        summary: 'Remove a user’s OpenID Connect link (ends their sessions)',
+        tags: ['users'],
+        response: { 200: identityView },
+      },
+    },
+    async (request) => unlinkOidcIdentity(deps, actorOf(request), request.params.id),
   )
 }

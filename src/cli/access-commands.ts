@@ -3,6 +3,7 @@ import { InputError } from '../core/errors.js'
 import type { Clock } from '../core/time.js'
 import { listTokens, revokeToken, roles } from '../services/auth.js'
 import type { Actor } from '../services/context.js'
+import { linkOidcIdentity, unlinkOidcIdentity } from '../services/oidc.js'
 import {
   changeUser,
   createSetupLink,
@@ -118,6 +119,35 @@ export function addAccessCommands(program: Command, deps: AccessCommandDeps): vo
     .action(async (id: string, options: { config: string }) => {
       await withConfigStore(options.config, async (store, publicUrl) => {
         out(linkText(await createSetupLink({ db: store.db, clock }, cliActor(), id), publicUrl))
+      })
+    })
+
+  user
+    .command('link-oidc <id>')
+    .description(
+      'link an OpenID Connect identity to a user: logins through the provider as --subject act as <id>',
+    )
+    .requiredOption('--issuer <url>', 'the provider issuer URL, as in keel.yaml auth.oidc.issuer')
+    .requiredOption('--subject <sub>', 'the `sub` claim of the person at the provider')
+    .addOption(configOption())
+    .action(async (id: string, options: { issuer: string; subject: string; config: string }) => {
+      await withConfigStore(options.config, async (store) => {
+        await linkOidcIdentity({ db: store.db, clock }, cliActor(), id, {
+          issuer: options.issuer,
+          subject: options.subject,
+        })
+        out(`User ${id} is linked to ${options.subject} at ${options.issuer}.`)
+      })
+    })
+
+  user
+    .command('unlink-oidc <id>')
+    .description("remove a user's OpenID Connect link (ends their sessions)")
+    .addOption(configOption())
+    .action(async (id: string, options: { config: string }) => {
+      await withConfigStore(options.config, async (store) => {
+        await unlinkOidcIdentity({ db: store.db, clock }, cliActor(), id)
+        out(`User ${id} has no OpenID Connect link now.`)
       })
     })
 

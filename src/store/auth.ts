@@ -150,8 +150,9 @@ export async function updateUser(
     role?: Role
     disabled?: boolean
     passwordHash?: string
-    oidcIssuer?: string
-    oidcSubject?: string
+    /** `null` removes the OIDC link. */
+    oidcIssuer?: string | null
+    oidcSubject?: string | null
   },
   now: number,
 ): Promise<User | undefined> {
