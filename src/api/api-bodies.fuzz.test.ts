@@ -275,6 +275,23 @@ const routes: FuzzedRoute[] = [
     valid: () => ({ reason: 'not needed after all' }),
   },
   {
+    name: 'runbook run resume',
+    method: 'POST',
+    route: '/api/v1/runbook-runs/:id/resume',
+    // A run as a dead node leaves it (the recovery itself is tested in services/runbooks).
+    prepare: async (f) => {
+      const id = await f.run('checklist')
+      await f.h.store.db
+        .updateTable('runbook_runs')
+        .set({ status: 'interrupted' })
+        .where('id', '=', id)
+        .execute()
+      return `/api/v1/runbook-runs/${id}/resume`
+    },
+    valid: () => ({ from: 'retry' }),
+    seeds: [{ from: 'next' }, {}],
+  },
+  {
     name: 'session login',
     method: 'POST',
     route: '/api/v1/session',

@@ -7,6 +7,7 @@ import {
   getRunbookRunDetail,
   listRunbookRunPage,
   listRunbooks,
+  resumeRunbookRun,
   runbooksForAlert,
   runbooksForMonitor,
   startRunbookRun,
@@ -348,8 +349,55 @@ export async function runbookRoutes(
         context(request),
         request.params.id,
         request.body.reason,
+        settings,
       )
       return run
+    },
+  )
+
+  app.post<{ Params: { id: string }; Body: { from?: 'next' | 'retry' } }>(
+    '/runbook-runs/:id/resume',
+    {
+      config: { role: 'responder' },
+      schema: {
+        summary: 'Resume a run its node left interrupted: from the next step, or retry the step',
+        description:
+          "A run is `interrupted` when the node executing one of its steps died (its lease ran out, or it restarted): the step keeps the output it had and its leftover process group is killed. Resuming needs what running the runbook needs (the runbook's `runRole` and allow-list).",
+        tags,
+        params: runParams,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            from: {
+              type: 'string',
+              enum: ['next', 'retry'],
+              description:
+                '`next` (default): go on with the step after the interrupted one; `retry`: run the interrupted step again.',
+            },
+          },
+        },
+        response: {
+          200: { description: 'The run, running again.', ...object },
+          403: { description: 'Not allowed to run this runbook.', ...errorSchema },
+          404: { description: 'No run has this id.', ...errorSchema },
+          409: { description: 'The run is not interrupted.', ...errorSchema },
+        },
+      },
+      preValidation: async (request) => {
+        request.body ??= {}
+      },
+    },
+    async (request) => {
+      const { run, settled } = await resumeRunbookRun(
+        context(request),
+        settings,
+        request.params.id,
+        request.body,
+      )
+      background(request, settled)
+      const { runbookSource: _source, ...rest } = run
+      return rest
     },
   )
 

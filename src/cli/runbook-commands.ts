@@ -6,10 +6,13 @@ import type { Clock } from '../core/time.js'
 import type { ServiceContext } from '../services/context.js'
 import {
   approveRunbookRun,
+  cancelRunbookRun,
   driveRun,
   getRunbookDetail,
   getRunbookRunDetail,
   listRunbooks,
+  localRunDriver,
+  resumeRunbookRun,
   RunOutputHub,
   startRunbookRun,
   submitRunStep,
@@ -18,7 +21,7 @@ import {
 import { openStore, type Store } from '../store/dialect.js'
 import type { StoredRunbookRun } from '../store/runbooks.js'
 import { formatTable } from './format.js'
-import { loadConfigOrThrow } from './start-keel.js'
+import { loadConfigOrThrow, useStoreSecrets } from './start-keel.js'
 
 /** What the runbook commands borrow from `main.ts`. */
 export interface RunbookCommandDeps {
@@ -93,7 +96,14 @@ async function withRunbooks<T>(
   const loaded = await loadConfigOrThrow(configPath, process.env)
   const store = await openStore(loaded.config.store)
   try {
-    return await fn(store, { paths: loaded.config.runbooks.paths, hub: new RunOutputHub() })
+    // Secret parameters are sealed and opened with the same key as `keel serve` uses.
+    await useStoreSecrets(store, loaded.config, configPath, process.env)
+    return await fn(store, {
+      paths: loaded.config.runbooks.paths,
+      hub: new RunOutputHub(),
+      // Its lease names the CLI, so a node sees at once when this process is gone.
+      driver: localRunDriver(`cli:${process.env.USER ?? 'unknown'}`),
+    })
   } finally {
     await store.close()
   }
@@ -164,6 +174,10 @@ function report(run: StoredRunbookRun, out: (text: string) => void): void {
     out(
       `\nRun ${run.id} waits at step ${run.currentStep ?? '-'}; continue with keel runbook resume ${run.id}`,
     )
+  } else if (run.status === 'interrupted') {
+    out(`\nRun ${run.id} was interrupted at step ${run.currentStep ?? '-'}: ${run.reason ?? ''}`)
+    out(`  keel runbook resume ${run.id} --from next    (or --from retry to run the step again)`)
+    process.exitCode = 1
   } else {
     out(`\nRun ${run.id} ${run.status}${run.reason ? `: ${run.reason}` : ''}`)
   }
@@ -323,18 +337,49 @@ export function addRunbookCommands(program: Command, deps: RunbookCommandDeps): 
 
   runbook
     .command('resume <run>')
-    .description('continue a run that waits at a manual step')
+    .description(
+      'continue a run that waits at a manual step, or one a crash interrupted (--from next|retry)',
+    )
     .addOption(configOption())
-    .action(async (id: string, options: { config: string }) => {
+    .option(
+      '--from <where>',
+      'an interrupted run: next (the step after the interrupted one) or retry (that step again)',
+    )
+    .action(async (id: string, options: { config: string; from?: string }) => {
       await withRunbooks(options.config, async (store, settings) => {
         const ctx = context(store)
         const unsubscribe = live(settings)
         try {
           const detail = await getRunbookRunDetail(ctx, id)
+          if (detail.status === 'interrupted') {
+            if (options.from === undefined) {
+              throw new InputError(
+                `run ${detail.id} was interrupted at step ${detail.currentStep ?? '-'}; say where to go on: --from next (skip it) or --from retry (run it again)`,
+              )
+            }
+            const resumed = await resumeRunbookRun(ctx, settings, detail.id, {
+              from: options.from,
+            })
+            out(`Run ${detail.id} resumed`)
+            report(await follow(ctx, settings, resumed.settled, out), out)
+            return
+          }
           report(await follow(ctx, settings, driveRun(ctx, settings, detail.id), out), out)
         } finally {
           unsubscribe()
         }
+      })
+    })
+
+  runbook
+    .command('cancel <run>')
+    .description('cancel a run; the command it runs is killed with its whole process group')
+    .addOption(configOption())
+    .option('--reason <text>', 'why, for the record')
+    .action(async (id: string, options: { config: string; reason?: string }) => {
+      await withRunbooks(options.config, async (store, settings) => {
+        const run = await cancelRunbookRun(context(store), id, options.reason, settings)
+        report(run, out)
       })
     })
 }

@@ -30,7 +30,7 @@ import { bootstrapAdminUser } from '../services/users.js'
 import { oidcSettings } from './oidc-settings.js'
 import { oncallSectionsOf } from '../services/oncall.js'
 import { readSharedSettings } from '../services/settings.js'
-import { RunOutputHub } from '../services/runbooks.js'
+import { localRunDriver, recoverOrphanedRuns, RunOutputHub } from '../services/runbooks.js'
 import { configureOutboundGuard } from '../checks/outbound-guard.js'
 import { formatApplyPlan } from './format.js'
 
@@ -256,7 +256,29 @@ export async function startKeel(options: StartKeelOptions): Promise<RunningKeel>
   })
 
   // Runbook files are read on each request, so edits show at once; a reload changes the folders.
-  const runbookSettings = { paths: config.runbooks.paths, hub: new RunOutputHub() }
+  const runbookSettings = {
+    paths: config.runbooks.paths,
+    hub: new RunOutputHub(),
+    driver: localRunDriver(owner),
+  }
+  // Runs whose node died mid-step (this one before a restart, or another past its lease) are
+  // marked interrupted and their leftover commands on this host killed: now, then every 10 s.
+  const recoverRuns = async () => {
+    try {
+      for (const r of await recoverOrphanedRuns({ db: store.db, clock }, runbookSettings)) {
+        log.warn(
+          r,
+          r.action === 'interrupted'
+            ? `runbook run ${r.runId} was interrupted at step ${r.step ?? '-'} (its node stopped); resume it from the next step or retry the step`
+            : `killed the leftover command of runbook run ${r.runId}`,
+        )
+      }
+    } catch (err) {
+      log.error({ err }, 'recovering interrupted runbook runs failed; will retry')
+    }
+  }
+  await recoverRuns()
+  const runRecoveryTimer = setInterval(() => void recoverRuns(), 10_000)
   const api = await buildApi({
     db: store.db,
     clock,
@@ -394,6 +416,7 @@ export async function startKeel(options: StartKeelOptions): Promise<RunningKeel>
         clearInterval(retentionTimer)
         clearInterval(ackTimeoutTimer)
         clearInterval(noiseTimer)
+        clearInterval(runRecoveryTimer)
         // Closing the API first stops new work coming in; the engines then share one deadline.
         await api.close()
         await Promise.all([

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process'
+import { StringDecoder } from 'node:string_decoder'
 import { parameterEnvironment, type ParameterValues } from '../core/runbooks/index.js'
 
 /** The most output kept per command step (the rest is counted, streamed, and dropped). */
@@ -25,8 +26,10 @@ export interface RunCommandOptions {
   params: ParameterValues
   timeoutMs: number
   cwd?: string
-  /** Called with each chunk of output as it arrives. */
+  /** Called with each chunk of output as it arrives (whole UTF-8 characters). */
   onOutput?: (chunk: string) => void
+  /** Called once the shell runs, with its pid, which is also its process group's id. */
+  onSpawn?: (pid: number) => void
   signal?: AbortSignal
   /** Elapsed-time source in ms; performance.now by default. */
   elapsed?: () => number
@@ -58,8 +61,9 @@ function killGroup(pid: number | undefined): void {
 
 /**
  * Runs a command step: `shell -c script` with parameter values only in the environment (each
- * as `NAME` and `KEEL_PARAM_NAME`), so no value is ever parsed as shell text. The whole process
- * group is killed at the timeout.
+ * as `NAME` and `KEEL_PARAM_NAME`), so no value is ever parsed as shell text. The shell leads its
+ * own process group, which is killed at the timeout, on abort, and when the shell exits (what
+ * it left running in the background ends with the step).
  */
 export function runCommand(options: RunCommandOptions): Promise<CommandResult> {
   const elapsed = options.elapsed ?? (() => performance.now())
@@ -77,6 +81,8 @@ export function runCommand(options: RunCommandOptions): Promise<CommandResult> {
       env: { ...baseEnvironment(), ...parameterEnvironment(options.params) },
       ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
     })
+    if (child.pid !== undefined) options.onSpawn?.(child.pid)
+    const decoder = new StringDecoder('utf8')
     const timer = setTimeout(() => {
       timedOut = true
       killGroup(child.pid)
@@ -90,7 +96,8 @@ export function runCommand(options: RunCommandOptions): Promise<CommandResult> {
         chunks.push(part)
         kept += part.length
       }
-      options.onOutput?.(chunk.toString('utf8'))
+      const text = decoder.write(chunk)
+      if (text !== '') options.onOutput?.(text)
     }
     child.stdout.on('data', take)
     child.stderr.on('data', take)
@@ -100,6 +107,8 @@ export function runCommand(options: RunCommandOptions): Promise<CommandResult> {
     const finish = (result: Pick<CommandResult, 'exitCode' | 'signal' | 'spawnError'>) => {
       if (settled) return
       settled = true
+      const rest = decoder.end()
+      if (rest !== '') options.onOutput?.(rest)
       clearTimeout(timer)
       clearTimeout(grace)
       options.signal?.removeEventListener('abort', onAbort)
@@ -113,7 +122,10 @@ export function runCommand(options: RunCommandOptions): Promise<CommandResult> {
     }
     child.on('error', (error) => finish({ spawnError: error.message }))
     child.once('exit', (code, signal) => {
-      // A background grandchild may hold the pipes open; do not wait for it for long.
+      // Children left in the background would outlive the step (and hold the pipes): the group
+      // goes with its shell. The pid cannot be reused while the group has members.
+      killGroup(child.pid)
+      // A grandchild that left the group may still hold the pipes open; do not wait for long.
       grace = setTimeout(() => {
         child.stdout.destroy()
         child.stderr.destroy()

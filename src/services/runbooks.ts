@@ -13,12 +13,19 @@ import {
   isFinished,
   needsApproval,
   planRun,
+  redactedValue,
+  redactParameters,
+  redactSecrets,
   renderHttpRequest,
   resolveParameters,
   runPermission,
+  secretParameterNames,
+  secretRedactor,
+  secretValues,
   shellPath,
   startRun,
   type CommandStep,
+  type ResumePoint,
   type HttpStep,
   type RunbookActor,
   type Runbook,
@@ -30,7 +37,15 @@ import {
 } from '../core/runbooks/index.js'
 import type { Clock } from '../core/time.js'
 import { loadRunbooks, parseRunbookFile, type RunbookFileIssue } from '../runbooks/load.js'
-import { runCommand } from '../runbooks/run-command.js'
+import {
+  canInspectProcesses,
+  isLeftoverGroup,
+  isSameProcess,
+  killProcessGroup,
+  processStartTime,
+  thisHost,
+} from '../runbooks/process-group.js'
+import { maxStepOutputBytes, runCommand } from '../runbooks/run-command.js'
 import { runHttp } from '../runbooks/run-http.js'
 import { getAlert } from '../store/alerts.js'
 import { appendAudit } from '../store/audit.js'
@@ -40,16 +55,31 @@ import type { Db, Executor } from '../store/dialect.js'
 import { appendTimeline, getIncident } from '../store/incidents.js'
 import {
   automaticRunStarts,
+  claimRunLease,
+  clearRunCommand,
   finishRunStep,
   getRunbookRun,
+  getRunLease,
   insertRunbookRun,
   insertRunStep,
+  interruptRunSteps,
   listRunbookRuns,
+  listRunLeases,
   listRunSteps,
+  markRunInterrupted,
+  openRunParams,
+  releaseRunLease,
+  renewRunLease,
+  setRunCommand,
   updateRunState,
+  updateRunStepOutput,
+  type RunDriver,
+  type RunLease,
   type StoredRunbookRun,
   type StoredRunStep,
 } from '../store/runbooks.js'
+import { isEncrypted, secretBoxOf } from '../store/secrets.js'
+import { requireTeamAccess } from './auth.js'
 import { personOf, type Actor, type ServiceContext } from './context.js'
 
 /** Something that happened to a run this process is executing, for live output. */
@@ -115,6 +145,33 @@ export interface RunbookSettings {
   hub: RunOutputHub
   /** The working directory of command steps (the keel.yaml directory by default). */
   cwd?: string
+  /** Who executes steps here: the node id (`KEEL_NODE_ID`, else the host name) and this process. */
+  driver?: RunDriver
+  /** How long a run's lease holds without renewal (30 s); a dead node's runs wait this long. */
+  leaseMs?: number
+  /** How often a running step checks its run (cancelled elsewhere?) and renews its lease (1 s). */
+  watchMs?: number
+  /** How long output may wait before it is written to the store (250 ms). */
+  outputFlushMs?: number
+}
+
+/** The lease a run's step holds while a node executes it, unless the settings say otherwise. */
+export const defaultRunLeaseMs = 30_000
+
+/** The identity of this process as a runbook step driver. */
+export function localRunDriver(node?: string): RunDriver {
+  const started = processStartTime(process.pid)
+  return {
+    node: node ?? thisHost(),
+    host: thisHost(),
+    pid: process.pid,
+    ...(started !== undefined ? { started } : {}),
+  }
+}
+
+function driverOf(settings: RunbookSettings): RunDriver {
+  settings.driver ??= localRunDriver()
+  return settings.driver
 }
 
 /** A runbook as lists show it. */
@@ -158,7 +215,9 @@ function summary(runbook: Runbook): RunbookSummary {
     roles: runbook.roles,
     entities: runbook.entities,
     alerts: runbook.alerts.map(formatMatchers),
-    parameters: runbook.parameters,
+    parameters: runbook.parameters.map((p) =>
+      p.secret && p.default !== undefined ? { ...p, default: redactedValue } : p,
+    ),
     runRole: runbook.runRole,
     approveRole: runbook.approveRole,
     needsApproval: needsApproval(runbook),
@@ -186,6 +245,19 @@ function snapshotOf(run: StoredRunbookRun): Runbook {
   // The source was valid when the run started and the parser is deterministic.
   if (!parsed.ok) throw new Error(`run ${run.id}: its runbook no longer parses`)
   return parsed.runbook
+}
+
+/** A run as it is shown to anyone: its sealed (secret) parameter values as `<redacted>`. */
+export function redactRun<T extends { params: Record<string, string> }>(run: T): T {
+  return {
+    ...run,
+    params: Object.fromEntries(
+      Object.entries(run.params).map(([name, value]) => [
+        name,
+        isEncrypted(value) ? redactedValue : value,
+      ]),
+    ),
+  }
 }
 
 /** Every runbook in the configured folders, filtered, with the files that failed to load. */
@@ -319,6 +391,23 @@ function parseIncidentId(value: unknown): number | undefined {
   return id
 }
 
+/**
+ * A team-scoped caller may attach a run to, or act on a run attached to, only an incident of
+ * its teams (responder there): the run writes to that incident's timeline.
+ */
+async function requireRunIncidentTeam(
+  ctx: ServiceContext,
+  incidentId: number | undefined,
+): Promise<void> {
+  if (incidentId === undefined || ctx.actor.teams === undefined) return
+  const incident = await getIncident(ctx.db, incidentId)
+  requireTeamAccess(ctx.actor, 'responder', {
+    type: 'incident',
+    id: `#${incidentId}`,
+    team: incident?.team,
+  })
+}
+
 async function audit(
   db: Executor,
   ctx: { clock: Clock; actor: Actor },
@@ -365,6 +454,12 @@ async function createRun(
 ): Promise<{ run: StoredRunbookRun; settled: Promise<StoredRunbookRun> }> {
   const now = ctx.clock.now()
   const state = startRun(runbook, { approvalNeeded: needsApproval(runbook) })
+  const secrets = secretParameterNames(runbook)
+  if (secretValues(values, secrets).length > 0 && secretBoxOf(ctx.db) === undefined) {
+    throw new InputError(
+      `runbook ${runbook.name} has secret parameters, and this store has no secret key to seal them; start Keel (or the CLI) with KEEL_SECRET_KEY or its keel.key`,
+    )
+  }
   const run = await ctx.db.transaction().execute(async (trx) => {
     const inserted = await insertRunbookRun(
       trx,
@@ -379,12 +474,13 @@ async function createRun(
         automatic: options.automatic,
         ...(options.incidentId !== undefined ? { incidentId: options.incidentId } : {}),
         state,
+        secretParams: [...secrets],
       },
       now,
     )
     await audit(trx, ctx, 'runbook.start', inserted.id, {
       runbook: runbook.name,
-      params: values,
+      params: redactParameters(values, secrets),
       automatic: options.automatic,
       status: inserted.status,
       ...(options.incidentId !== undefined ? { incidentId: options.incidentId } : {}),
@@ -398,7 +494,7 @@ async function createRun(
     )
     return inserted
   })
-  return { run, settled: driveRun(ctx, settings, run.id) }
+  return { run: redactRun(run), settled: driveRun(ctx, settings, run.id) }
 }
 
 /**
@@ -429,6 +525,7 @@ export async function startRunbookRun(
   if (incidentId !== undefined && !(await getIncident(ctx.db, incidentId))) {
     throw new InputError(`\`incidentId\`: no incident has number ${incidentId}; check the number`)
   }
+  await requireRunIncidentTeam(ctx, incidentId)
   const created = await createRun(ctx, settings as RunbookSettings, runbook, resolved.values, {
     automatic: false,
     ...(incidentId !== undefined ? { incidentId } : {}),
@@ -451,9 +548,11 @@ export async function getRunbookRunDetail(
   const run = await loadRun(ctx.db, id)
   const runbook = snapshotOf(run)
   const steps = await listRunSteps(ctx.db, run.id)
-  const { runbookSource: _source, ...rest } = run
+  const { runbookSource: _source, ...rest } = redactRun(run)
   const current =
-    run.status === 'running' ? runbook.steps.find((s) => s.id === run.currentStep) : undefined
+    run.status === 'running' || run.status === 'interrupted'
+      ? runbook.steps.find((s) => s.id === run.currentStep)
+      : undefined
   return {
     ...rest,
     steps,
@@ -472,7 +571,7 @@ export async function listRunbookRunPage(
   ctx: Pick<ServiceContext, 'db'>,
   filter: { runbook?: string; incidentId?: number; limit?: number },
 ): Promise<StoredRunbookRun[]> {
-  return listRunbookRuns(ctx.db, filter)
+  return (await listRunbookRuns(ctx.db, filter)).map(redactRun)
 }
 
 async function applyAndStore(
@@ -496,7 +595,7 @@ async function applyAndStore(
     await record(trx, transition.state)
     if (isFinished(transition.state.status)) await recordFinish(trx, ctx, run, transition.state)
   })
-  return loadRun(ctx.db, run.id)
+  return redactRun(await loadRun(ctx.db, run.id))
 }
 
 async function recordFinish(
@@ -537,6 +636,7 @@ export async function approveRunbookRun(
       throw new ConflictError(`run ${run.id}: ${permission.reason}`)
     throw new NotAllowedError(`run ${run.id}: ${permission.reason}`)
   }
+  await requireRunIncidentTeam(ctx, run.incidentId)
   const updated = await applyAndStore(
     ctx,
     run,
@@ -546,7 +646,7 @@ export async function approveRunbookRun(
       await audit(trx, ctx, 'runbook.approve', run.id, {
         runbook: run.runbook,
         requestedBy: run.requestedBy,
-        params: run.params,
+        params: redactRun(run).params,
       })
       await timeline(
         trx,
@@ -582,6 +682,7 @@ export async function submitRunStep(
   const runbook = snapshotOf(run)
   const permission = runPermission(runbook, actorOfContext(ctx.actor))
   if (!permission.ok) throw new NotAllowedError(permission.reason)
+  await requireRunIncidentTeam(ctx, run.incidentId)
   if (input.note !== undefined && (typeof input.note !== 'string' || input.note.length > 10_000)) {
     throw new InputError('`note` must be text of at most 10000 characters')
   }
@@ -637,11 +738,12 @@ export async function submitRunStep(
   return { run: updated, settled: driveRun(ctx, settings, run.id) }
 }
 
-/** Cancels a run that has not finished. */
+/** Cancels a run that has not finished, and kills the command it runs on this host. */
 export async function cancelRunbookRun(
   ctx: ServiceContext,
   id: number | string,
   reason?: unknown,
+  settings?: RunbookSettings,
 ): Promise<StoredRunbookRun> {
   const run = await loadRun(ctx.db, id)
   const runbook = snapshotOf(run)
@@ -649,6 +751,7 @@ export async function cancelRunbookRun(
     const permission = runPermission(runbook, actorOfContext(ctx.actor))
     if (!permission.ok) throw new NotAllowedError(permission.reason)
   }
+  await requireRunIncidentTeam(ctx, run.incidentId)
   const text =
     typeof reason === 'string' && reason !== '' ? reason : `cancelled by ${ctx.actor.name}`
   const cancelled = await applyAndStore(
@@ -660,34 +763,188 @@ export async function cancelRunbookRun(
       await audit(trx, ctx, 'runbook.cancel', run.id, { reason: text })
     },
   )
-  // A command this process runs for the run is stopped: its process group is killed.
+  // A command this process runs for the run is stopped at once; one that another process on this
+  // host runs (the CLI, a second node) is killed through its recorded process group; a node on
+  // another host sees the cancel when it next checks the run (`watchMs`) and kills its own.
   driving.get(run.id)?.abort()
+  await killLocalCommand(ctx.db, run.id, settings ? driverOf(settings) : localRunDriver())
   return cancelled
+}
+
+/** Kills the recorded command of a run when it runs on this host and is still that command. */
+async function killLocalCommand(db: Executor, runId: number, driver: RunDriver): Promise<boolean> {
+  const lease = await getRunLease(db, runId)
+  if (lease?.commandPid === undefined || lease.host !== driver.host) return false
+  const killed =
+    isLeftoverGroup(lease.commandPid, lease.commandStarted) && killProcessGroup(lease.commandPid)
+  return killed
+}
+
+/** Where to resume an interrupted run. */
+export interface ResumeInput {
+  /** `next` (default): the step after the interrupted one; `retry`: the interrupted step again. */
+  from?: unknown
+}
+
+/**
+ * Resumes a run that a dead node left interrupted, from the step after the interrupted one or
+ * with that step again; needs what running the runbook needs, and is audited.
+ */
+export async function resumeRunbookRun(
+  ctx: ServiceContext,
+  settings: RunbookSettings | undefined,
+  id: number | string,
+  input: ResumeInput = {},
+): Promise<{ run: StoredRunbookRun; settled: Promise<StoredRunbookRun> }> {
+  const from = input.from ?? 'next'
+  if (from !== 'next' && from !== 'retry') {
+    throw new InputError(
+      `\`from\` must be next (the step after the interrupted one) or retry (that step again), got ${JSON.stringify(input.from)}`,
+    )
+  }
+  const run = await loadRun(ctx.db, id)
+  const runbook = snapshotOf(run)
+  const permission = runPermission(runbook, actorOfContext(ctx.actor))
+  if (!permission.ok) throw new NotAllowedError(permission.reason)
+  await requireRunIncidentTeam(ctx, run.incidentId)
+  if (run.status !== 'interrupted') {
+    throw new ConflictError(
+      `run ${run.id} is ${run.status}; only an interrupted run is resumed${run.status === 'running' ? ' (a run waiting at a manual step goes on when its step is completed)' : ''}`,
+    )
+  }
+  // A group the dead node left on this host must not run beside the resumed run.
+  if (settings) await killLocalCommand(ctx.db, run.id, driverOf(settings))
+  const updated = await applyAndStore(
+    ctx,
+    run,
+    runbook,
+    { kind: 'resume', from: from as ResumePoint },
+    async (trx, next) => {
+      await audit(trx, ctx, 'runbook.resume', run.id, {
+        runbook: run.runbook,
+        from,
+        interrupted: run.currentStep,
+        ...(next.currentStep !== undefined ? { step: next.currentStep } : {}),
+      })
+      await timeline(
+        trx,
+        run,
+        ctx.clock.now(),
+        ctx.actor.name,
+        `Run ${run.id} of "${run.title}" resumed by ${ctx.actor.name} ${from === 'retry' ? `retrying step ${run.currentStep ?? '-'}` : `after step ${run.currentStep ?? '-'}`}`,
+      )
+    },
+  )
+  return { run: updated, settled: driveRun(ctx, settings, run.id) }
 }
 
 // Runs this process is driving, so one run's automatic steps never execute twice at once, and
 // how to stop the step each is executing when the run is cancelled.
 const driving = new Map<number, AbortController>()
 
+/**
+ * A step's output on its way to listeners and the store: secret values redacted (also across
+ * chunks), at most maxStepOutputBytes kept, and written to the step row in batches as it comes,
+ * so a node that dies mid-step leaves what the step printed so far.
+ */
+class StepOutput {
+  readonly #redactor
+  #kept = ''
+  #keptBytes = 0
+  #truncated = false
+  #timer: NodeJS.Timeout | undefined
+  #writes: Promise<void> = Promise.resolve()
+
+  constructor(
+    private readonly db: Db,
+    private readonly rowId: number,
+    private readonly flushMs: number,
+    secrets: string[],
+    private readonly emit: (chunk: string) => void,
+  ) {
+    this.#redactor = secretRedactor(secrets)
+  }
+
+  push(chunk: string): void {
+    this.#take(this.#redactor.push(chunk))
+  }
+
+  #take(text: string): void {
+    if (text === '') return
+    this.emit(text)
+    const bytes = Buffer.byteLength(text)
+    if (this.#keptBytes + bytes <= maxStepOutputBytes) {
+      this.#kept += text
+      this.#keptBytes += bytes
+    } else {
+      const room = maxStepOutputBytes - this.#keptBytes
+      if (room > 0) {
+        const part = Buffer.from(text)
+          .subarray(0, room)
+          .toString('utf8')
+          .replace(/\uFFFD$/, '')
+        this.#kept += part
+        this.#keptBytes = maxStepOutputBytes
+      }
+      this.#truncated = true
+    }
+    this.#timer ??= setTimeout(() => this.#flush(), this.flushMs)
+  }
+
+  #flush(): void {
+    this.#timer = undefined
+    const output = this.#kept
+    const truncated = this.#truncated
+    this.#writes = this.#writes
+      .then(() => updateRunStepOutput(this.db, this.rowId, output, truncated))
+      .catch(() => undefined)
+  }
+
+  /** Ends the stream: the held-back tail is released and pending writes are awaited. */
+  async end(): Promise<{ output: string; truncated: boolean }> {
+    this.#take(this.#redactor.end())
+    clearTimeout(this.#timer)
+    this.#timer = undefined
+    await this.#writes
+    return { output: this.#kept, truncated: this.#truncated }
+  }
+}
+
 async function executeStep(
+  ctx: ServiceContext,
   settings: RunbookSettings,
   run: StoredRunbookRun,
   runbook: Runbook,
   step: CommandStep | HttpStep,
+  rowId: number,
   signal: AbortSignal,
 ): Promise<{ outcome: StepOutcome & { kind: 'executed' }; record: Partial<StoredRunStep> }> {
-  const emit = (chunk: string) =>
-    settings.hub.emit({ type: 'output', runId: run.id, step: step.id, chunk })
+  const params = openRunParams(ctx.db, run)
+  const secrets = secretValues(params, secretParameterNames(runbook))
+  const output = new StepOutput(ctx.db, rowId, settings.outputFlushMs ?? 250, secrets, (chunk) =>
+    settings.hub.emit({ type: 'output', runId: run.id, step: step.id, chunk }),
+  )
   if (step.kind === 'command') {
+    const driver = driverOf(settings)
+    let recorded: Promise<void> = Promise.resolve()
     const result = await runCommand({
       shell: shellPath(runbook.shell),
       script: step.run,
-      params: run.params,
+      params,
       timeoutMs: step.timeoutMs,
       ...(settings.cwd !== undefined ? { cwd: settings.cwd } : {}),
-      onOutput: emit,
+      onOutput: (chunk) => output.push(chunk),
+      onSpawn: (pid) => {
+        const started = processStartTime(pid)
+        recorded = setRunCommand(ctx.db, run.id, driver, {
+          pid,
+          ...(started !== undefined ? { started } : {}),
+        }).catch(() => undefined)
+      },
       signal,
     })
+    await recorded
+    const { output: text, truncated } = await output.end()
     const summary = result.spawnError
       ? `could not start ${shellPath(runbook.shell)}: ${result.spawnError}`
       : result.timedOut
@@ -700,26 +957,32 @@ async function executeStep(
       record: {
         ...(result.exitCode !== undefined ? { exitCode: result.exitCode } : {}),
         summary,
-        output: result.output,
-        outputTruncated: result.truncated,
+        output: text,
+        outputTruncated: truncated || result.truncated,
       },
     }
   }
-  const rendered = renderHttpRequest(step, run.params)
+  const rendered = renderHttpRequest(step, params)
   if (!rendered.ok) {
+    await output.end()
     return {
       outcome: { kind: 'executed', ok: false, summary: rendered.reason },
       record: { summary: rendered.reason },
     }
   }
-  emit(`${rendered.request.method} ${rendered.request.url}\n`)
+  output.push(`${rendered.request.method} ${rendered.request.url}\n`)
   const result = await runHttp(rendered.request, step.timeoutMs)
   if (result.status === undefined) {
-    const summary = `${rendered.request.method} ${rendered.request.url} failed: ${result.error ?? 'no answer'}`
-    emit(`${summary}\n`)
+    const summary = redactSecrets(
+      `${rendered.request.method} ${rendered.request.url} failed: ${result.error ?? 'no answer'}`,
+      secrets,
+    )
+    output.push(`${summary}\n`)
+    await output.end()
     return { outcome: { kind: 'executed', ok: false, summary }, record: { summary } }
   }
-  emit(`HTTP ${result.status}\n${result.body}\n`)
+  output.push(`HTTP ${result.status}\n${result.body}\n`)
+  await output.end()
   const expected = step.expectStatus
   const ok = expected
     ? expected.includes(result.status)
@@ -730,46 +993,119 @@ async function executeStep(
     record: {
       httpStatus: result.status,
       summary,
-      output: result.body,
+      output: redactSecrets(result.body, secrets),
       outputTruncated: result.truncated,
     },
   }
 }
 
 /**
+ * While a step runs: renews the run's lease, and stops the step (its process group is killed)
+ * when the run was cancelled or moved elsewhere, or when another node took the lease over.
+ */
+function watchRun(
+  ctx: ServiceContext,
+  settings: RunbookSettings,
+  runId: number,
+  stepId: string,
+  abort: AbortController,
+): () => void {
+  const driver = driverOf(settings)
+  const leaseMs = settings.leaseMs ?? defaultRunLeaseMs
+  let busy = false
+  let renewedAt = ctx.clock.now()
+  const timer = setInterval(() => {
+    if (busy) return
+    busy = true
+    void (async () => {
+      const run = await getRunbookRun(ctx.db, runId)
+      if (run?.status !== 'running' || run.currentStep !== stepId) {
+        abort.abort()
+        return
+      }
+      const now = ctx.clock.now()
+      if (now - renewedAt >= leaseMs / 3) {
+        if (!(await renewRunLease(ctx.db, runId, driver, now + leaseMs))) abort.abort()
+        else renewedAt = now
+      }
+    })()
+      .catch(() => undefined)
+      .finally(() => {
+        busy = false
+      })
+  }, settings.watchMs ?? 1_000)
+  timer.unref()
+  return () => clearInterval(timer)
+}
+
+/**
  * Executes a run's automatic steps (commands, HTTP calls) one after another until the run
- * waits for a person, waits for approval, or finishes; returns the run as it is then.
+ * waits for a person, waits for approval, or finishes; returns the run as it is then. Each step
+ * runs under the run's lease, which says which node executes it and until when.
  */
 export async function driveRun(
   ctx: ServiceContext,
   settings: RunbookSettings | undefined,
   runId: number,
 ): Promise<StoredRunbookRun> {
-  if (settings === undefined || driving.has(runId)) return loadRun(ctx.db, runId)
+  if (settings === undefined || driving.has(runId)) return redactRun(await loadRun(ctx.db, runId))
   const abort = new AbortController()
   driving.set(runId, abort)
+  const driver = driverOf(settings)
+  const leaseMs = settings.leaseMs ?? defaultRunLeaseMs
   try {
     for (;;) {
       const run = await loadRun(ctx.db, runId)
-      settings.hub.emit({ type: 'state', runId, state: run })
-      if (run.status !== 'running') return run
+      settings.hub.emit({ type: 'state', runId, state: redactRun(run) })
+      if (run.status !== 'running' || abort.signal.aborted) return redactRun(run)
       const runbook = snapshotOf(run)
       const step = runbook.steps.find((s) => s.id === run.currentStep)
-      if (!step || (step.kind !== 'command' && step.kind !== 'http')) return run
+      if (!step || (step.kind !== 'command' && step.kind !== 'http')) return redactRun(run)
       const startedAt = ctx.clock.now()
-      const rowId = await insertRunStep(ctx.db, {
-        runId,
-        stepId: step.id,
-        kind: step.kind,
-        status: 'running',
-        actor: 'keel',
-        startedAt,
-      })
-      settings.hub.emit({ type: 'step', runId, step: step.id, status: 'running' })
-      const { outcome, record } = await executeStep(settings, run, runbook, step, abort.signal)
-      const status = outcome.ok ? 'done' : 'failed'
-      await finishRunStep(ctx.db, rowId, { status, finishedAt: ctx.clock.now(), ...record })
-      settings.hub.emit({ type: 'step', runId, step: step.id, status, summary: outcome.summary })
+      // Another live driver (a node, the CLI) executes this step: it is not ours to run.
+      if (
+        !(await claimRunLease(
+          ctx.db,
+          runId,
+          { currentStep: step.id },
+          driver,
+          startedAt,
+          startedAt + leaseMs,
+        ))
+      ) {
+        return redactRun(run)
+      }
+      const stopWatching = watchRun(ctx, settings, runId, step.id, abort)
+      let executed: Awaited<ReturnType<typeof executeStep>>
+      try {
+        const rowId = await insertRunStep(ctx.db, {
+          runId,
+          stepId: step.id,
+          kind: step.kind,
+          status: 'running',
+          actor: 'keel',
+          startedAt,
+        })
+        settings.hub.emit({ type: 'step', runId, step: step.id, status: 'running' })
+        executed = await executeStep(ctx, settings, run, runbook, step, rowId, abort.signal)
+        const status = executed.outcome.ok ? 'done' : 'failed'
+        await finishRunStep(ctx.db, rowId, {
+          status,
+          finishedAt: ctx.clock.now(),
+          ...executed.record,
+        })
+        settings.hub.emit({
+          type: 'step',
+          runId,
+          step: step.id,
+          status,
+          summary: executed.outcome.summary,
+        })
+      } finally {
+        stopWatching()
+        await releaseRunLease(ctx.db, runId, driver)
+      }
+      const { outcome, record } = executed
       const keel: ServiceContext = { ...ctx, actor: { ...ctx.actor, name: 'keel' } }
       const current = await loadRun(ctx.db, runId)
       // Cancelled (or otherwise moved) while the step ran: the step row keeps what it did.
@@ -796,6 +1132,136 @@ export async function driveRun(
   } finally {
     driving.delete(runId)
   }
+}
+
+/** What one pass of the recovery of orphaned runs did, per run. */
+export interface RecoveredRun {
+  runId: number
+  /** `interrupted`: the run was marked; `cleaned`: only a leftover command was handled. */
+  action: 'interrupted' | 'cleaned'
+  step?: string
+  /** Whether a leftover process group of the run was found on this host and killed. */
+  killed: boolean
+}
+
+function driverIsDead(lease: RunLease, driver: RunDriver, now: number): boolean {
+  if (lease.leaseUntil !== undefined && lease.leaseUntil < now) return true
+  // On its own host a dead driver is seen at once: its process is gone (or is another one).
+  return (
+    lease.host === driver.host &&
+    lease.driverPid !== undefined &&
+    canInspectProcesses() &&
+    !isSameProcess(lease.driverPid, lease.driverStarted)
+  )
+}
+
+/**
+ * Finds runs whose driving node died and recovers them: a running run whose lease ran out (or
+ * whose driver on this host is gone) is marked `interrupted` at its step, with the output the
+ * step had stored, and its step row too; a command it left on this host is killed (its process
+ * group, after checking the group is still that command's). An operator then resumes the run
+ * from the next step or retries the step. Runs on start and periodically, on every node.
+ */
+export async function recoverOrphanedRuns(
+  deps: { db: Db; clock: Clock },
+  settings: RunbookSettings,
+): Promise<RecoveredRun[]> {
+  const driver = driverOf(settings)
+  const leaseMs = settings.leaseMs ?? defaultRunLeaseMs
+  const recovered: RecoveredRun[] = []
+  for (const lease of await listRunLeases(deps.db)) {
+    const now = deps.clock.now()
+    if (driving.has(lease.id) && lease.host === driver.host && lease.driverPid === driver.pid) {
+      continue
+    }
+    const local = lease.host === driver.host && lease.commandPid !== undefined
+    if (lease.status !== 'running') {
+      // A finished or interrupted run whose command outlived its dead driver on this host.
+      if (!local || (lease.driverPid !== undefined && !driverIsDead(lease, driver, now))) continue
+      const killed =
+        isLeftoverGroup(lease.commandPid as number, lease.commandStarted) &&
+        killProcessGroup(lease.commandPid as number)
+      await clearRunCommand(deps.db, lease.id, { pid: lease.commandPid as number })
+      recovered.push({ runId: lease.id, action: 'cleaned', killed })
+      continue
+    }
+    let dead: boolean
+    if (lease.leaseOwner === undefined) {
+      // No lease: a run waiting for a person, or one whose driver died before it took the lease.
+      if (driving.has(lease.id) || now - lease.updatedAt < leaseMs) continue
+      const run = await getRunbookRun(deps.db, lease.id)
+      const step = run ? snapshotOf(run).steps.find((s) => s.id === run.currentStep) : undefined
+      dead = step !== undefined && (step.kind === 'command' || step.kind === 'http')
+    } else {
+      dead = driverIsDead(lease, driver, now)
+    }
+    if (!dead) continue
+    // Kill first: the driver is dead, so its command is an orphan whoever marks the run.
+    const killed =
+      local &&
+      isLeftoverGroup(lease.commandPid as number, lease.commandStarted) &&
+      killProcessGroup(lease.commandPid as number)
+    const run = await getRunbookRun(deps.db, lease.id)
+    if (!run) continue
+    const runbook = snapshotOf(run)
+    const where = `${lease.leaseOwner ?? 'a node'}${lease.host !== undefined ? ` on ${lease.host}` : ''}`
+    const reason = `Keel (${where}) stopped while step \`${run.currentStep ?? '-'}\` ran; resume from the next step or retry it`
+    const transition = applyRunEvent(runbook, run, { kind: 'interrupt', reason })
+    if (!transition.ok) continue
+    const keel: ServiceContext = {
+      db: deps.db,
+      clock: deps.clock,
+      actor: { name: 'keel', role: 'admin' },
+    }
+    const marked = await deps.db.transaction().execute(async (trx) => {
+      // Keep the command record when its group lives on another host: that host's node kills it.
+      const keep = lease.commandPid !== undefined && lease.host !== driver.host
+      if (!(await markRunInterrupted(trx, lease, transition.state, now, keep))) return false
+      const steps = await interruptRunSteps(
+        trx,
+        run.id,
+        now,
+        `interrupted: ${where} stopped while it ran; its output up to then is kept`,
+      )
+      await audit(trx, keel, 'runbook.interrupt', run.id, {
+        runbook: run.runbook,
+        step: run.currentStep,
+        node: lease.leaseOwner,
+        host: lease.host,
+        stepsInterrupted: steps,
+        commandKilled: killed,
+        ...(keep ? { commandLeftOn: lease.host } : {}),
+      })
+      await timeline(
+        trx,
+        { ...run, status: 'interrupted' },
+        now,
+        'keel',
+        `Runbook "${run.title}" (run ${run.id}) interrupted: ${reason}`,
+      )
+      return true
+    })
+    if (!marked) continue
+    settings.hub.emit({
+      type: 'step',
+      runId: run.id,
+      step: run.currentStep ?? '-',
+      status: 'failed',
+      summary: 'interrupted',
+    })
+    settings.hub.emit({
+      type: 'state',
+      runId: run.id,
+      state: redactRun({ ...run, ...transition.state }),
+    })
+    recovered.push({
+      runId: run.id,
+      action: 'interrupted',
+      ...(run.currentStep !== undefined ? { step: run.currentStep } : {}),
+      killed,
+    })
+  }
+  return recovered
 }
 
 /** What an automatic start (auto-remediation) reports. */

@@ -31,6 +31,18 @@ export interface RunbookRunRow {
   incident_id: number | null
   finished_at: number | null
   updated_at: number
+  /** The node executing a step of the run, while it does (migration 0012). */
+  lease_owner: string | null
+  /** Until when the lease holds; the node renews it while the step runs. */
+  lease_until: number | null
+  /** The host name of the process executing the step. */
+  host: string | null
+  /** That Keel process, and its start time from /proc (a dead driver on this host is seen at once). */
+  driver_pid: number | null
+  driver_started: string | null
+  /** The running command's shell, which leads its process group, and its start time. */
+  command_pid: number | null
+  command_started: string | null
 }
 
 /** One step a run took (a step visited twice in a loop has two rows). */
@@ -39,7 +51,7 @@ export interface RunbookRunStepRow {
   run_id: number
   step_id: string
   kind: string
-  /** `running`, `done` or `failed`. */
+  /** `running`, `done`, `failed` or `interrupted` (its node died while it ran). */
   status: string
   actor: string | null
   started_at: number

@@ -175,6 +175,11 @@ function pluginOf(db: Executor): SecretsPlugin | undefined {
   return db.getExecutor().plugins.find((p): p is SecretsPlugin => p instanceof SecretsPlugin)
 }
 
+/** The key the handle carries (`withSecrets`), for values sealed outside a `spec` column. */
+export function secretBoxOf(db: Executor): SecretBox | undefined {
+  return pluginOf(db)?.box
+}
+
 /**
  * The spec to write for a monitor or channel: its secret fields sealed when the handle carries a
  * key (`withSecrets`), unchanged otherwise (tests and tools that never store real secrets).

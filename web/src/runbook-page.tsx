@@ -55,7 +55,7 @@ interface RunStep {
 
 interface Run {
   id: number
-  status: 'pendingApproval' | 'running' | 'succeeded' | 'failed' | 'cancelled'
+  status: 'pendingApproval' | 'running' | 'interrupted' | 'succeeded' | 'failed' | 'cancelled'
   currentStep?: string
   reason?: string
   requestedBy: string
@@ -198,7 +198,26 @@ function RunView(props: { runId: number; session: Session }) {
           ))}
         </div>
       ) : null}
-      {status === 'running' || status === 'pendingApproval' ? (
+      {status === 'interrupted' ? (
+        <div className="runbook-decision">
+          <h3>Keel stopped while step {data.currentStep} ran</h3>
+          <button
+            type="button"
+            className="button primary"
+            onClick={() => void act('/resume', { from: 'next' })}
+          >
+            Resume from the next step
+          </button>
+          <button
+            type="button"
+            className="button"
+            onClick={() => void act('/resume', { from: 'retry' })}
+          >
+            Retry step {data.currentStep}
+          </button>
+        </div>
+      ) : null}
+      {status === 'running' || status === 'pendingApproval' || status === 'interrupted' ? (
         <button type="button" className="button subtle" onClick={() => void act('/cancel')}>
           Cancel run
         </button>

@@ -51,10 +51,20 @@ export {
   maxStepsPerRun,
   runStatuses,
   startRun,
+  type ResumePoint,
   type RunEvent,
   type RunState,
   type RunStatus,
   type RunTransition,
   type StepOutcome,
 } from './run.js'
+export {
+  redactedValue,
+  redactParameters,
+  redactSecrets,
+  secretParameterNames,
+  secretRedactor,
+  secretValues,
+  type SecretRedactor,
+} from './secrets.js'
 export { endTarget, stepGraphIssues, stepSuccessors } from './step-graph.js'

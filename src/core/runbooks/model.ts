@@ -73,6 +73,12 @@ export const parameterSchema = z
     description: z.string().optional(),
     default: z.union([z.string(), z.number(), z.boolean()]).optional(),
     required: z.boolean().default(false),
+    secret: z
+      .boolean()
+      .default(false)
+      .describe(
+        'A secret (a token, a password): stored sealed, shown as <redacted>, passed to commands only in their environment and never in an HTTP step URL.',
+      ),
     values: z.array(z.string()).optional().describe('The allowed values of an `enum` parameter.'),
     pattern: z
       .string()

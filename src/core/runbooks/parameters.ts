@@ -15,22 +15,26 @@ function asText(value: unknown): string | undefined {
 }
 
 function checkValue(parameter: RunbookParameter, text: string, where: string): string | undefined {
+  // A refusal is shown and logged: a secret's value is never repeated in it.
+  const got = parameter.secret
+    ? 'got another value (not shown: the parameter is secret)'
+    : `got ${JSON.stringify(text)}`
   // The operating system cannot put a NUL byte into an environment variable.
   if (text.includes('\0')) return `${where} contains a NUL byte; remove it`
   switch (parameter.type) {
     case 'number':
       if (text.trim() === '' || !Number.isFinite(Number(text))) {
-        return `${where} must be a number, got ${JSON.stringify(text)}`
+        return `${where} must be a number, ${got}`
       }
       break
     case 'boolean':
       if (text !== 'true' && text !== 'false') {
-        return `${where} must be true or false, got ${JSON.stringify(text)}`
+        return `${where} must be true or false, ${got}`
       }
       break
     case 'enum':
       if (!(parameter.values ?? []).includes(text)) {
-        return `${where} must be one of ${(parameter.values ?? []).join(', ')}, got ${JSON.stringify(text)}`
+        return `${where} must be one of ${(parameter.values ?? []).join(', ')}, ${got}`
       }
       break
     case 'string':
@@ -40,7 +44,7 @@ function checkValue(parameter: RunbookParameter, text: string, where: string): s
     parameter.pattern !== undefined &&
     !new RegExp(`^(?:${parameter.pattern})$`, 'u').test(text)
   ) {
-    return `${where} must match /${parameter.pattern}/, got ${JSON.stringify(text)}`
+    return `${where} must match /${parameter.pattern}/, ${got}`
   }
   return undefined
 }

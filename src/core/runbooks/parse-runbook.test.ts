@@ -128,6 +128,11 @@ Not a step.
       text: tree('  - { label: yes, next: c }\n  - { label: again, next: a }'),
       message: 'the steps loop: `a` → `b` → `a`',
     },
+    {
+      name: 'a secret parameter in an HTTP step URL (URLs are shown and logged)',
+      text: `${front('parameters: [{ name: TOKEN, secret: true }]\n')}## Step: a\n\`\`\`keel-http\nurl: https://api.example.org/?t={{TOKEN}}\n\`\`\`\n`,
+      message: 'the url uses the secret parameter TOKEN',
+    },
   ])('refuses $name', ({ text, message }) => {
     const result = parse(text)
     expect(result.ok).toBe(false)

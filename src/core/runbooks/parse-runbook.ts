@@ -294,6 +294,7 @@ export function parseRunbook(
   }
   if (issues.length === 0 && parsedFront.success) {
     issues.push(...stepGraphIssues(steps, { allowCycles: parsedFront.data.allowCycles }))
+    issues.push(...secretUrlIssues(steps, parsedFront.data.parameters))
   }
   if (issues.length > 0 || !parsedFront.success) return { ok: false, issues }
   return {
@@ -306,4 +307,25 @@ export function parseRunbook(
       source: file.text,
     },
   }
+}
+
+// A URL is shown in plans, output and logs, so a secret parameter may reach an HTTP step only
+// through a header or the body.
+function secretUrlIssues(
+  steps: readonly RunbookStep[],
+  parameters: readonly { name: string; secret: boolean }[],
+): RunbookIssue[] {
+  const secrets = new Set(parameters.filter((p) => p.secret).map((p) => p.name))
+  const issues: RunbookIssue[] = []
+  for (const step of steps) {
+    if (step.kind !== 'http') continue
+    for (const match of step.url.matchAll(/\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g)) {
+      const name = match[1] as string
+      if (!secrets.has(name)) continue
+      issues.push({
+        message: `step \`${step.id}\`: the url uses the secret parameter ${name}, and a URL is shown and logged; pass it in a header (e.g. \`Authorization: Bearer {{${name}}}\`) or the body`,
+      })
+    }
+  }
+  return issues
 }

@@ -2,6 +2,7 @@ import { needsApproval } from './access.js'
 import type { Runbook } from './model.js'
 import type { ParameterValues } from './parameters.js'
 import { renderHttpRequest, type HttpRequestPlan } from './render-http.js'
+import { redactParameters, secretParameterNames } from './secrets.js'
 import { stepSuccessors } from './step-graph.js'
 
 /**
@@ -48,8 +49,12 @@ export function shellPath(shell: Runbook['shell']): string {
   return shell === 'bash' ? '/bin/bash' : '/bin/sh'
 }
 
-/** Shows exactly what a run would do with these parameter values, running nothing. */
-export function planRun(runbook: Runbook, values: ParameterValues): RunPlan {
+/**
+ * Shows exactly what a run would do with these parameter values, running nothing; secret
+ * parameters are shown as `<redacted>`.
+ */
+export function planRun(runbook: Runbook, given: ParameterValues): RunPlan {
+  const values = redactParameters(given, secretParameterNames(runbook))
   const env = parameterEnvironment(values)
   const steps = runbook.steps.map((step, index): PlannedStep => {
     const base = {

@@ -133,6 +133,47 @@ describe('walking a troubleshooting tree', () => {
       expected: { status: 'cancelled', stepsTaken: 0, reason: 'not needed' },
     },
     {
+      name: 'a dead node interrupts a running run at its step',
+      state: running('resolver', 1),
+      event: { kind: 'interrupt', reason: 'node a stopped' },
+      expected: {
+        status: 'interrupted',
+        currentStep: 'resolver',
+        stepsTaken: 1,
+        reason: 'node a stopped',
+      },
+    },
+    {
+      name: 'only a running run is interrupted',
+      state: { status: 'pendingApproval', stepsTaken: 0 },
+      event: { kind: 'interrupt', reason: 'node a stopped' },
+      expected: 'only a running run is interrupted',
+    },
+    {
+      name: 'resuming from the next step skips the interrupted command',
+      state: { status: 'interrupted', currentStep: 'resolver', stepsTaken: 1, reason: 'x' },
+      event: { kind: 'resume', from: 'next' },
+      expected: running('fix', 2),
+    },
+    {
+      name: 'retrying runs the interrupted command again',
+      state: { status: 'interrupted', currentStep: 'resolver', stepsTaken: 1, reason: 'x' },
+      event: { kind: 'resume', from: 'retry' },
+      expected: running('resolver', 1),
+    },
+    {
+      name: 'a running run is not resumed',
+      state: running('fix', 2),
+      event: { kind: 'resume', from: 'next' },
+      expected: 'only an interrupted run is resumed',
+    },
+    {
+      name: 'an interrupted run can be cancelled',
+      state: { status: 'interrupted', currentStep: 'resolver', stepsTaken: 1, reason: 'x' },
+      event: { kind: 'cancel', reason: 'done by hand' },
+      expected: { status: 'cancelled', stepsTaken: 1, reason: 'done by hand' },
+    },
+    {
       name: 'a finished run refuses everything',
       state: { status: 'succeeded', stepsTaken: 4 },
       event: { kind: 'cancel' },

@@ -5,6 +5,7 @@ import { endTarget, followingStep } from './step-graph.js'
 export const runStatuses = [
   'pendingApproval',
   'running',
+  'interrupted',
   'succeeded',
   'failed',
   'cancelled',
@@ -19,7 +20,7 @@ export interface RunState {
   /** The step waiting for a person or for Keel, while running. */
   currentStep?: string
   stepsTaken: number
-  /** Why the run failed or was cancelled. */
+  /** Why the run failed, was cancelled or was interrupted. */
   reason?: string
 }
 
@@ -34,6 +35,11 @@ export type RunEvent =
   | { kind: 'approve' }
   | { kind: 'complete'; step: string; outcome: StepOutcome }
   | { kind: 'cancel'; reason?: string }
+  | { kind: 'interrupt'; reason: string }
+  | { kind: 'resume'; from: ResumePoint }
+
+/** Where an interrupted run goes on: the step after the interrupted one, or that step again. */
+export type ResumePoint = 'next' | 'retry'
 
 /** The run after an event, with the answer chosen at a decision; or why the event is refused. */
 export type RunTransition =
@@ -42,7 +48,7 @@ export type RunTransition =
 /** At most this many steps per run, so a loop allowed with `allowCycles` still ends. */
 export const maxStepsPerRun = 500
 
-/** True for the statuses a run never leaves. */
+/** True for the statuses a run never leaves (an interrupted run waits to be resumed or cancelled). */
 export function isFinished(status: RunStatus): boolean {
   return status === 'succeeded' || status === 'failed' || status === 'cancelled'
 }
@@ -111,6 +117,50 @@ export function applyRunEvent(
           reason: event.reason ?? 'cancelled',
         },
       }
+    case 'interrupt':
+      // The node executing the step died: the run keeps its place and waits for a person.
+      if (state.status !== 'running') {
+        return {
+          ok: false,
+          reason: `the run is ${state.status}; only a running run is interrupted`,
+        }
+      }
+      return {
+        ok: true,
+        state: {
+          status: 'interrupted',
+          ...(state.currentStep !== undefined ? { currentStep: state.currentStep } : {}),
+          stepsTaken: state.stepsTaken,
+          reason: event.reason,
+        },
+      }
+    case 'resume': {
+      if (state.status !== 'interrupted' || state.currentStep === undefined) {
+        return {
+          ok: false,
+          reason: `the run is ${state.status}; only an interrupted run is resumed`,
+        }
+      }
+      if (event.from === 'retry') {
+        return {
+          ok: true,
+          state: {
+            status: 'running',
+            currentStep: state.currentStep,
+            stepsTaken: state.stepsTaken,
+          },
+        }
+      }
+      const step = runbook.steps.find((s) => s.id === state.currentStep)
+      if (step === undefined || (step.kind !== 'command' && step.kind !== 'http')) {
+        return {
+          ok: false,
+          reason: `step \`${state.currentStep}\` is not a command or HTTP step; retry it instead`,
+        }
+      }
+      // The interrupted step counts as taken: its output is kept and it is not run again.
+      return { ok: true, state: at(followingStep(runbook.steps, step.id), state.stepsTaken + 1) }
+    }
     case 'approve':
       if (state.status !== 'pendingApproval') {
         return { ok: false, reason: `the run is ${state.status}; it needs no approval` }
