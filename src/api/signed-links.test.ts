@@ -10,6 +10,7 @@ import type { DeliveryOutcome } from '../channels/channel.js'
 import { Dispatcher } from '../engine/dispatcher.js'
 import { verifyAckLink } from '../services/ack-links.js'
 import { executeApply } from '../services/apply.js'
+import { oncallSectionsOf } from '../services/oncall.js'
 import { changeUser, createUser } from '../services/users.js'
 import { listAudit } from '../store/audit.js'
 import { getIncident, listTimeline } from '../store/incidents.js'
@@ -170,7 +171,7 @@ describe.each(apiStoreKinds)('signed one-click links on $name', ({ kind }) => {
           channels: {},
           sources: { monitors: {}, channels: {} },
           settings: { defaultChannels: [] },
-          oncall: { users: { dora: { name: 'Dora' } } },
+          oncall: oncallSectionsOf({ users: { dora: { name: 'Dora' } } }),
         },
       )
       const post = await h.app.inject({ method: 'POST', url: ack })

@@ -2,6 +2,7 @@ import { openIncident } from '../../src/core/incidents/index.js'
 import { runEscalationStep, startEscalation } from '../../src/engine/escalator.js'
 import type { AckLinkSettings } from '../../src/services/ack-links.js'
 import { executeApply } from '../../src/services/apply.js'
+import { oncallSectionsOf } from '../../src/services/oncall.js'
 import type { Db } from '../../src/store/dialect.js'
 import { claimDueEscalationSteps } from '../../src/store/escalations.js'
 import { insertIncident } from '../../src/store/incidents.js'
@@ -36,10 +37,10 @@ export async function seedPagedIncident(options: {
       channels: { [channel]: { type: 'webhook', url: options.channelUrl } },
       sources: { monitors: {}, channels: { [channel]: 'keel.yaml' } },
       settings: { defaultChannels: [] },
-      oncall: {
+      oncall: oncallSectionsOf({
         users: { [user]: { name: user, channels: [channel] } },
         escalationPolicies: { main: { levels: [{ targets: [{ user }] }] } },
-      },
+      }),
     },
   )
   const now = clock.now()
