@@ -50,4 +50,38 @@ describe('keel user, token and audit commands', () => {
     expect(lines.map((l) => l.action)).toEqual(['user.create', 'user.setup-link'])
     expect(lines.every((l) => l.actor === 'cli:ops')).toBe(true)
   }, 300_000)
+
+  it('links an OpenID Connect identity to a user and unlinks it, audited', async () => {
+    await run(['user', 'add', 'carol', '--role', 'responder'], dir)
+    const issuer = 'https://login.example.org/realms/ops'
+    const linked = await run(
+      ['user', 'link-oidc', 'carol', '--issuer', issuer, '--subject', '8f1c-carol'],
+      dir,
+    )
+    expect(linked.stderr).toBe('')
+    expect(linked.stdout).toContain(`User carol is linked to 8f1c-carol at ${issuer}.`)
+    const listed = await run(['user', 'list'], dir)
+    expect(listed.stdout).toMatch(/carol\s+responder\s+-\s+oidc\s/)
+
+    const bad = await run(
+      ['user', 'link-oidc', 'carol', '--issuer', 'login', '--subject', 'x'],
+      dir,
+    )
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toContain("issuer must be the provider's issuer URL")
+
+    const unlinked = await run(['user', 'unlink-oidc', 'carol'], dir)
+    expect(unlinked.stdout).toContain('User carol has no OpenID Connect link now.')
+    const audit = await run(['audit', 'export', '--object', 'user:carol'], dir)
+    const actions = audit.stdout
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { action: string }).action)
+    expect(actions).toEqual([
+      'user.create',
+      'user.setup-link',
+      'user.link-oidc',
+      'user.unlink-oidc',
+    ])
+  }, 300_000)
 })
