@@ -179,7 +179,11 @@ export async function apiExecutionIssues(
   commandDirs: readonly string[],
 ): Promise<ExecutionIssue[]> {
   const issues: ExecutionIssue[] = []
-  const command = await commandRefusal(execution.command, commandDirs)
+  // A file system error while checking (a directory Keel may not read) refuses, never throws.
+  const command = await commandRefusal(execution.command, commandDirs).catch(
+    (error: unknown) =>
+      `\`command\` ${execution.command} cannot be checked (${error instanceof Error ? error.message : String(error)}); make it and its directory readable by Keel`,
+  )
   if (command !== undefined) issues.push({ path: 'command', message: command })
   for (const name of Object.keys(execution.env)) {
     const refusal = apiEnvRefusal(name)
