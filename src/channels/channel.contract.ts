@@ -40,6 +40,30 @@ export interface ChannelContractOptions {
   actionUrlForms?(url: string): string[]
   /** Turns a raw delivery into the text the forms are looked for in (say, decoding a mail body). */
   decodeDelivery?(raw: string): string
+  /**
+   * The markup the platform reads in the delivery, so the contract knows which link syntaxes
+   * would be live there: Markdown `[x](url)` and `<url>`, Slack's `<url|x>`, or HTML `<a href>`.
+   * An empty list means the delivery is data shown as is (a webhook's JSON, ntfy's plain text).
+   */
+  markup: readonly ('markdown' | 'slack' | 'html')[]
+  /**
+   * The part of a decoded delivery the platform reads as `markup`, leaving out what the format
+   * shows literally (an Adaptive Card TextRun, a text/plain mail part); the whole by default.
+   */
+  markupOf?(delivery: string): string
+}
+
+/** Alert text from an ingest sender that tries to add links in every markup Keel writes. */
+export const hostileText =
+  '[click](https://evil.example/md) <https://evil.example/slack|x> <https://evil.example/auto> <b>bold</b> <a href="https://evil.example/html">y</a>'
+
+/** The patterns of a live link to evil.example in each markup, and in any JSON link field. */
+const liveLinks = {
+  // A backslash before `<` makes it text in Markdown.
+  markdown: [/\]\s*\(\s*<?https?:\/\/evil\.example/, /(?<!\\)<https?:\/\/evil\.example/],
+  slack: [/(?<!\\)<https?:\/\/evil\.example[^>]*>/],
+  html: [/<a\b[^>]*href\s*=\s*["']?https?:\/\/evil\.example/i],
+  json: [/"(?:url|title_link|click|href)"\s*:\s*"https?:\/\/evil\.example/],
 }
 
 const generous = 10_000
@@ -180,6 +204,23 @@ export function runChannelContract(name: string, options: ChannelContractOptions
       }
       expect(delivery).not.toContain('&amp;amp;')
       expect(delivery).not.toContain('\\u0026')
+    })
+
+    it('shows hostile alert text (Markdown, mrkdwn and HTML links) as text, never as a link to it', async () => {
+      const message = sampleMessage({
+        title: `web-home ${hostileText}`,
+        text: hostileText,
+        labels: { ...sampleMessage().labels, summary: hostileText },
+        annotations: { summary: hostileText, runbook_url: 'javascript:alert(1)' },
+      })
+      expect((await send(message)).kind).toBe('delivered')
+      await receiver.waitForDeliveries(1, generous)
+      const raw = receiver.deliveries()[0] ?? ''
+      const delivery = options.decodeDelivery?.(raw) ?? raw
+      const markup = options.markupOf?.(delivery) ?? delivery
+      const patterns = [...liveLinks.json, ...options.markup.flatMap((kind) => liveLinks[kind])]
+      for (const pattern of patterns) expect(markup).not.toMatch(pattern)
+      expect(markup).not.toMatch(/href\s*=\s*["']?javascript:/i)
     })
 
     it('delivers a resolved message too', async () => {

@@ -19,6 +19,7 @@ runChannelContract('discord', {
   makeConfig: (url) => ({ url: `${url}${hookPath}` }),
   startReceiver: httpContractReceiver,
   actionUrlForms: (url) => [`](${url})`],
+  markup: ['markdown'],
 })
 
 describe('discord channel', () => {

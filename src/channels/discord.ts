@@ -63,14 +63,15 @@ export interface DiscordPayload {
 const limits = { title: 256, description: 4_096, fields: 25, name: 256, value: 1_024, total: 6_000 }
 
 /**
- * Builds the webhook body. Description and field values are Markdown-escaped; an empty name or
+ * Builds the webhook body. Title, description and field values are Markdown-escaped; an empty name or
  * value would make Discord refuse the whole message, so it becomes a dash.
  */
 export function discordPayload(
   message: NotificationMessage,
   options: { username?: string; avatarUrl?: string } = {},
 ): DiscordPayload {
-  const title = truncateText(`[${message.status.toUpperCase()}] ${message.title}`, limits.title)
+  // Discord reads Markdown in embed titles too, so the alert's title is escaped like the text.
+  const title = `[${message.status.toUpperCase()}] ${fitEscaped(message.title, limits.title - 11)}`
   const description = fitEscaped(message.text, limits.description)
   const entries: [string, string][] = [
     ['severity', message.severity],

@@ -31,6 +31,9 @@ runChannelContract('email', {
   // The text part carries the URL as is, the HTML part as an attribute with `&amp;`.
   actionUrlForms: (url) => [`: ${url}\n`, `href="${url.replace(/&/g, '&amp;')}"`],
   decodeDelivery: (raw) => decodeQuotedPrintable(raw).replace(/\r\n/g, '\n'),
+  // A mail reader shows the text/plain part as written and reads HTML in the text/html part.
+  markup: ['html'],
+  markupOf: (delivery) => /<!doctype html>[\s\S]*<\/html>/i.exec(delivery)?.[0] ?? '',
 })
 
 /** Undoes quoted-printable soft line breaks and escapes, enough to read a part of a raw mail. */

@@ -17,6 +17,7 @@ runChannelContract('mattermost', {
   makeConfig: (url) => ({ url: `${url}/hooks/xq9k3mf8tbgdt8y1nrmwe5co3r` }),
   startReceiver: httpContractReceiver,
   actionUrlForms: (url) => [`](${url})`],
+  markup: ['markdown', 'slack'],
 })
 
 describe('mattermost channel', () => {

@@ -18,6 +18,8 @@ runChannelContract('slack', {
   startReceiver: httpContractReceiver,
   // The button URL as is, and the fallback `<url|label>` link with `&` escaped for mrkdwn.
   actionUrlForms: (url) => [`"url":"${url}"`, `<${url.replace(/&/g, '&amp;')}|`],
+  // Slack's mrkdwn has `<url|x>` links and no Markdown links.
+  markup: ['slack'],
 })
 
 describe('slack channel', () => {

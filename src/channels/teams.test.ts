@@ -10,7 +10,26 @@ import {
   sampleActions,
   sampleMessage,
 } from './channel.contract.js'
-import { teamsChannel, teamsColor, teamsPayload } from './teams.js'
+import { teamsChannel, teamsColor, teamsPayload, type TeamsCardElement } from './teams.js'
+
+/** The label lines of a card body as `{ title, value }` pairs. */
+function factsOf(body: TeamsCardElement[]): { title: string; value: string }[] {
+  const container = body[3]
+  if (container?.type !== 'Container') return []
+  return container.items.map((line) => ({
+    title: line.inlines[0]?.text ?? '',
+    value: (line.inlines[1]?.text ?? '').replace(/^: /, ''),
+  }))
+}
+
+/** A card as Teams reads Markdown in it: TextRuns are literal, so their text is left out. */
+function teamsMarkup(delivery: string): string {
+  return JSON.stringify(JSON.parse(delivery), (key, value: unknown) =>
+    key === 'inlines'
+      ? (value as { type: string }[]).filter((run) => run.type !== 'TextRun')
+      : value,
+  )
+}
 
 const workflowPath =
   '/workflows/4f1c/triggers/manual/paths/invoke?api-version=2016-06-01&sig=SIGsecret42'
@@ -20,6 +39,8 @@ runChannelContract('teams', {
   makeConfig: (url) => ({ url: `${url}${workflowPath}` }),
   startReceiver: httpContractReceiver,
   actionUrlForms: (url) => [`"url":"${url}"`],
+  markup: ['markdown'],
+  markupOf: teamsMarkup,
 })
 
 describe('teams channel', () => {
@@ -47,7 +68,7 @@ describe('teams channel', () => {
     return JSON.parse(request?.body ?? '') as Record<string, unknown>
   }
 
-  it('posts one Adaptive Card with a coloured title, the text, label facts and a link', async () => {
+  it('posts one Adaptive Card with a coloured title, the text, label lines and a link, all as literal text runs', async () => {
     const payload = await payloadFor(sampleMessage())
     expect(payload).toEqual({
       type: 'message',
@@ -60,12 +81,16 @@ describe('teams channel', () => {
             version: '1.4',
             body: [
               {
-                type: 'TextBlock',
-                text: '[FIRING] web-home is DOWN',
-                wrap: true,
-                size: 'Medium',
-                weight: 'Bolder',
-                color: 'Attention',
+                type: 'RichTextBlock',
+                inlines: [
+                  {
+                    type: 'TextRun',
+                    text: '[FIRING] web-home is DOWN',
+                    size: 'Medium',
+                    weight: 'Bolder',
+                    color: 'Attention',
+                  },
+                ],
               },
               {
                 type: 'TextBlock',
@@ -75,18 +100,26 @@ describe('teams channel', () => {
                 spacing: 'None',
               },
               {
-                type: 'TextBlock',
-                text: 'GET https://example.org/ answered 503 twice in a row',
-                wrap: true,
+                type: 'RichTextBlock',
+                inlines: [
+                  { type: 'TextRun', text: 'GET https://example.org/ answered 503 twice in a row' },
+                ],
               },
               {
-                type: 'FactSet',
-                facts: [
-                  { title: 'severity', value: 'critical' },
-                  { title: 'alertname', value: 'MonitorUnhealthy' },
-                  { title: 'monitor', value: 'web-home' },
-                  { title: 'service', value: 'web' },
-                ],
+                type: 'Container',
+                items: [
+                  ['severity', 'critical'],
+                  ['alertname', 'MonitorUnhealthy'],
+                  ['monitor', 'web-home'],
+                  ['service', 'web'],
+                ].map(([title, value]) => ({
+                  type: 'RichTextBlock',
+                  inlines: [
+                    { type: 'TextRun', text: title, weight: 'Bolder' },
+                    { type: 'TextRun', text: `: ${value}` },
+                  ],
+                  spacing: 'None',
+                })),
               },
             ],
             actions: [
@@ -158,8 +191,8 @@ describe('teams channel', () => {
     const payload = teamsPayload(sampleMessage({ text: '障害'.repeat(10_000), labels }))
     expect(Buffer.byteLength(JSON.stringify(payload), 'utf8')).toBeLessThanOrEqual(24_000)
     const body = payload.attachments[0].content.body
-    expect(body[2]).toMatchObject({ text: expect.stringMatching(/^障害.*…$/) })
-    const facts = body[3]?.type === 'FactSet' ? body[3].facts : []
+    expect(body[2]).toMatchObject({ inlines: [{ text: expect.stringMatching(/^障害.*…$/) }] })
+    const facts = factsOf(body)
     expect(facts.length).toBeGreaterThan(1)
     expect(facts.length).toBeLessThanOrEqual(31)
     for (const fact of facts) expect(fact.value.length).toBeLessThanOrEqual(500)
@@ -168,7 +201,7 @@ describe('teams channel', () => {
   it('says how many labels did not fit', () => {
     const labels = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`l${i}`, 'v']))
     const body = teamsPayload(sampleMessage({ labels })).attachments[0].content.body
-    const facts = body[3]?.type === 'FactSet' ? body[3].facts : []
+    const facts = factsOf(body)
     expect(facts).toHaveLength(31)
     expect(facts.at(-1)).toEqual({ title: '…', value: '11 more labels' })
   })

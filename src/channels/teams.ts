@@ -55,19 +55,36 @@ export interface TeamsOpenUrl {
   style?: 'positive'
 }
 
+/**
+ * A run of literal text: unlike a TextBlock (or a FactSet, whose values are Markdown too), a
+ * TextRun is never read as Markdown, so alert text cannot add links or formatting.
+ */
+export interface TeamsTextRun {
+  type: 'TextRun'
+  text: string
+  size?: 'Medium'
+  weight?: 'Bolder'
+  color?: TeamsColor
+}
+
+/** A paragraph of literal text runs. */
+export interface TeamsRichText {
+  type: 'RichTextBlock'
+  inlines: TeamsTextRun[]
+  spacing?: 'None'
+}
+
 /** The card elements Keel uses. */
 export type TeamsCardElement =
   | {
       type: 'TextBlock'
       text: string
       wrap: true
-      size?: 'Medium'
-      weight?: 'Bolder'
-      color?: TeamsColor
       isSubtle?: true
       spacing?: 'None'
     }
-  | { type: 'FactSet'; facts: TeamsFact[] }
+  | TeamsRichText
+  | { type: 'Container'; items: TeamsRichText[] }
 
 // Teams refuses messages over about 28 KB; the rest of the card stays well under the margin.
 const maxCardBytes = 24_000
@@ -83,9 +100,22 @@ export function teamsColor(message: Pick<NotificationMessage, 'status' | 'severi
   return 'Default'
 }
 
+/** One label as a line of literal text: the name in bold, then its value. */
+function factLine(fact: TeamsFact): TeamsRichText {
+  return {
+    type: 'RichTextBlock',
+    inlines: [
+      { type: 'TextRun', text: fact.title, weight: 'Bolder' },
+      { type: 'TextRun', text: `: ${fact.value}` },
+    ],
+    spacing: 'None',
+  }
+}
+
 /**
- * Builds the Adaptive Card message. Text goes in unescaped: Teams renders only a small Markdown
- * subset in TextBlocks, shows backslash escapes literally, and mentions need explicit entities.
+ * Builds the Adaptive Card message. Everything that comes from an alert (title, text, labels) goes
+ * in TextRuns, which Teams shows literally: a summary like `[click](https://evil.example)` stays
+ * that text. Only Keel's own line (the time) is a TextBlock.
  */
 export function teamsPayload(message: NotificationMessage): TeamsPayload {
   const labels = Object.entries(message.labels)
@@ -123,12 +153,16 @@ export function teamsPayload(message: NotificationMessage): TeamsPayload {
           version: '1.4',
           body: [
             {
-              type: 'TextBlock',
-              text: truncateText(`[${status}] ${message.title}`, limits.title),
-              wrap: true,
-              size: 'Medium',
-              weight: 'Bolder',
-              color: teamsColor(message),
+              type: 'RichTextBlock',
+              inlines: [
+                {
+                  type: 'TextRun',
+                  text: truncateText(`[${status}] ${message.title}`, limits.title),
+                  size: 'Medium',
+                  weight: 'Bolder',
+                  color: teamsColor(message),
+                },
+              ],
             },
             {
               type: 'TextBlock',
@@ -137,8 +171,11 @@ export function teamsPayload(message: NotificationMessage): TeamsPayload {
               isSubtle: true,
               spacing: 'None',
             },
-            { type: 'TextBlock', text: truncateText(message.text, limits.text), wrap: true },
-            { type: 'FactSet', facts },
+            {
+              type: 'RichTextBlock',
+              inlines: [{ type: 'TextRun', text: truncateText(message.text, limits.text) }],
+            },
+            { type: 'Container', items: facts.map(factLine) },
           ],
           ...(actions.length === 0 ? {} : { actions }),
           msteams: { width: 'Full' },
@@ -153,13 +190,13 @@ export function teamsPayload(message: NotificationMessage): TeamsPayload {
 function fitCard(payload: TeamsPayload): TeamsPayload {
   const body = payload.attachments[0].content.body
   const size = () => Buffer.byteLength(JSON.stringify(payload), 'utf8')
-  const factSet = body[3]
-  const text = body[2]
-  if (factSet?.type === 'FactSet') {
-    while (size() > maxCardBytes && factSet.facts.length > 1) factSet.facts.pop()
+  const facts = body[3]
+  const text = body[2]?.type === 'RichTextBlock' ? body[2].inlines[0] : undefined
+  if (facts?.type === 'Container') {
+    while (size() > maxCardBytes && facts.items.length > 1) facts.items.pop()
   }
   const excess = size() - maxCardBytes
-  if (excess > 0 && text?.type === 'TextBlock') {
+  if (excess > 0 && text !== undefined) {
     const bytes = Buffer.byteLength(text.text, 'utf8')
     text.text = truncateUtf8(text.text, Math.max(0, bytes - excess))
   }

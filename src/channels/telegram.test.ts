@@ -19,6 +19,7 @@ runChannelContract('telegram', {
   makeConfig: (url) => ({ botToken: token, chatId: -1001234567890, apiUrl: url }),
   startReceiver: httpContractReceiver,
   actionUrlForms: (url) => [`"url":"${url}"`],
+  markup: ['html'],
 })
 
 function reasonOf(outcome: DeliveryOutcome): string {

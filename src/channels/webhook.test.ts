@@ -17,6 +17,7 @@ runChannelContract('webhook', {
   startReceiver: httpContractReceiver,
   identifying: (message) => [message.id, message.fingerprint],
   actionUrlForms: (url) => [`"url":"${url}"`],
+  markup: [],
 })
 
 const now = Date.UTC(2025, 2, 1, 12, 0, 30)
