@@ -300,3 +300,19 @@ describe('keelConfigJsonSchema', () => {
     expect(JSON.parse(JSON.stringify(schema))).toEqual(schema)
   })
 })
+
+describe('checks.commandDirs', () => {
+  it('is empty by default, so the API may create no monitor that runs a program', () => {
+    expect(keelConfigSchema.parse({}).checks.commandDirs).toEqual([])
+  })
+
+  it('takes absolute directories and refuses a relative one, naming the fix', () => {
+    const ok = keelConfigSchema.safeParse({ checks: { commandDirs: ['/usr/lib/nagios/plugins'] } })
+    expect(ok.success).toBe(true)
+    const bad = keelConfigSchema.safeParse({ checks: { commandDirs: ['plugins'] } })
+    expect(bad.error?.issues[0]).toMatchObject({
+      path: ['checks', 'commandDirs', 0],
+      message: 'must be an absolute directory such as /usr/lib/nagios/plugins',
+    })
+  })
+})
