@@ -5,14 +5,16 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { fingerprint, type Labels } from '../src/core/alerts/index.js'
+import { requireOrSkip } from './helpers/require-or-skip.js'
 
 // Keel's fingerprint must equal the one Alertmanager computes (Prometheus' LabelSet.Fingerprint),
 // so these reference values come from a real Alertmanager, never from a second implementation.
 const binary = '/usr/bin/prometheus-alertmanager'
 const available = existsSync(binary)
 if (!available) {
-  console.warn(
-    `skipping Alertmanager fingerprint test: ${binary} is missing (apt install prometheus-alertmanager)`,
+  requireOrSkip(
+    'alertmanager',
+    `${binary} is missing, so the live fingerprint comparison is skipped`,
   )
 }
 

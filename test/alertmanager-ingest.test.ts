@@ -15,6 +15,7 @@ import { createIntegration } from '../src/services/integrations.js'
 import { getAlert, listAlerts, type Alert } from '../src/store/alerts.js'
 import type { Store } from '../src/store/dialect.js'
 import { listIngestEvents } from '../src/store/integrations.js'
+import { requireOrSkip } from './helpers/require-or-skip.js'
 import { storeKinds } from './helpers/stores.js'
 
 // A real Prometheus Alertmanager sends to a real Keel over loopback: its webhook receiver and its
@@ -22,9 +23,7 @@ import { storeKinds } from './helpers/stores.js'
 const binary = '/usr/bin/prometheus-alertmanager'
 const available = existsSync(binary)
 if (!available) {
-  console.warn(
-    `skipping Alertmanager ingest test: ${binary} is missing (apt install prometheus-alertmanager)`,
-  )
+  requireOrSkip('alertmanager', `${binary} is missing, so the Alertmanager ingest test is skipped`)
 }
 
 function freePort(): Promise<number> {

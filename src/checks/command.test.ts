@@ -6,11 +6,18 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { closedPort, listenOnLoopback, type ListeningServer } from '../../test/helpers/listen.js'
+import { requireOrSkip } from '../../test/helpers/require-or-skip.js'
 import { commandProbe, maxCommandMessageLength } from './command.js'
 import type { ProbeContext } from './probe.js'
 
 const plugins = '/usr/lib/nagios/plugins'
 const hasPlugins = existsSync(`${plugins}/check_dummy`)
+if (!hasPlugins) {
+  requireOrSkip(
+    'monitoring-plugins',
+    `${plugins}/check_dummy is missing, so the plugin tests are skipped`,
+  )
+}
 
 function check(input: Record<string, unknown>, overrides: Partial<ProbeContext> = {}) {
   return commandProbe.run(commandProbe.configSchema.parse(input), {

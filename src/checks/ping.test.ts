@@ -1,6 +1,7 @@
 import { createServer } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { closedPort, listenOnLoopback, type ListeningServer } from '../../test/helpers/listen.js'
+import { requireOrSkip } from '../../test/helpers/require-or-skip.js'
 import { findPingBinary, parsePingOutput, pingProbe, type PingResult } from './ping.js'
 import type { ProbeContext } from './probe.js'
 
@@ -14,6 +15,7 @@ function check(input: Record<string, unknown>, overrides: Partial<ProbeContext> 
 }
 
 const hasPing = (await findPingBinary()) !== undefined
+if (!hasPing) requireOrSkip('ping', 'no ping binary was found, so the ICMP tests are skipped')
 let listener: ListeningServer
 
 beforeAll(async () => {

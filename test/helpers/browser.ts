@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url'
 import pino from 'pino'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { startKeel, type RunningKeel } from '../../src/cli/start-keel.js'
+import { requireOrSkip } from './require-or-skip.js'
 
 // Browser tests drive Debian's Chromium (never a downloaded browser) against a real Keel started
 // in-process, and leave their screenshots in test-artifacts/.
@@ -25,12 +26,13 @@ export const repoRoot = fileURLToPath(new URL('../..', import.meta.url))
 /** Where browser tests save their screenshots. */
 export const artifacts = join(repoRoot, 'test-artifacts')
 
-/** True when Chromium is installed; otherwise warns that `testFile` is skipped and how to fix it. */
+/**
+ * True when Chromium is installed; otherwise warns that `testFile` is skipped and how to fix it,
+ * or under CI=true throws (see `requireOrSkip`).
+ */
 export function chromiumInstalled(testFile: string): boolean {
   if (existsSync(chromiumPath)) return true
-  console.warn(
-    `${testFile} is skipped: ${chromiumPath} is missing (apt-get install chromium; .ci/run installs it)`,
-  )
+  requireOrSkip('chromium', `${chromiumPath} is missing, so ${testFile} is skipped`)
   return false
 }
 
