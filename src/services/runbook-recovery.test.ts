@@ -348,6 +348,13 @@ for (const kind of storeKinds) {
         if (unscoped.dryRun) throw new Error('expected a run')
         await unscoped.settled
         expect(await listRunbookRunPage(ctx(alice), { incidentId: web })).toHaveLength(1)
+        // Nor may it act on a run attached to the other team's incident.
+        await expect(cancelRunbookRun(ctx(scoped), unscoped.run.id, 'mine now')).rejects.toThrow(
+          /incident #\d+ belongs to team web/,
+        )
+        await expect(resumeRunbookRun(ctx(scoped), settings, unscoped.run.id)).rejects.toThrow(
+          /incident #\d+ belongs to team web/,
+        )
       })
     },
   )

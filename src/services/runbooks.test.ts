@@ -68,6 +68,18 @@ run: |
 timeout: 60s
 \`\`\`
 `,
+  'background.md': `---
+title: Leave a child behind
+parameters: [{ name: PIDFILE, required: true }]
+---
+## Step: spawn — Start a child and exit
+\`\`\`keel-command
+run: |
+  sleep 1000 &
+  echo $! > "$PIDFILE"
+  echo left it running
+\`\`\`
+`,
   'tree.md': `---
 title: Tree
 parameters: [{ name: URL_PART, default: "a b" }, { name: PORT, type: number, required: true }]
@@ -209,6 +221,22 @@ describe('running runbooks with real commands', () => {
     expect(run.status).toBe('failed')
     expect(run.reason).toContain('timed out after 300 ms')
     const child = Number(readFileSync(pidfile, 'utf8'))
+    expect(alive(child)).toBe(false)
+    rmSync(work, { recursive: true, force: true })
+  })
+
+  it('ends what a command left running in the background when its step ends', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'keel-background-'))
+    const pidfile = join(work, 'pid')
+    const started = await startRunbookRun(ctx(alice), settings, 'background', {
+      params: { PIDFILE: pidfile },
+    })
+    if (started.dryRun) throw new Error('expected a run')
+    expect(await started.settled).toMatchObject({ status: 'succeeded' })
+    const child = Number(readFileSync(pidfile, 'utf8'))
+    for (let i = 0; i < 500 && alive(child); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
     expect(alive(child)).toBe(false)
     rmSync(work, { recursive: true, force: true })
   })

@@ -257,5 +257,26 @@ export async function resealStoredSecrets(
       changed++
     }
   }
+  // Secret runbook parameters are sealed value by value in the run's `params`.
+  const runs = await db
+    .selectFrom('runbook_runs')
+    .select(['id', 'params'])
+    .where('params', 'like', `%${encryptedPrefix}%`)
+    .execute()
+  for (const run of runs) {
+    const params = JSON.parse(run.params) as Record<string, unknown>
+    const resealed = Object.fromEntries(
+      Object.entries(params).map(([name, value]) => [
+        name,
+        isEncrypted(value) ? encryptValue(to, decryptValue(from, value)) : value,
+      ]),
+    )
+    await db
+      .updateTable('runbook_runs')
+      .set({ params: JSON.stringify(resealed) })
+      .where('id', '=', run.id)
+      .execute()
+    changed++
+  }
   return changed
 }
