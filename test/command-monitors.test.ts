@@ -1,7 +1,8 @@
+import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startKeel, type RunningKeel } from '../src/cli/start-keel.js'
@@ -17,6 +18,20 @@ function config(dir: string, commandDirs: string[]): string {
     `    command: ${join(dir, 'admin', 'check_admin')}`,
     '    paused: true',
   ].join('\n')
+}
+
+/** Runs `keel check <id>` against a config; its exit code and output. */
+function keelCheck(configPath: string, id: string): Promise<{ code: number; stdout: string }> {
+  return new Promise((done) => {
+    execFile(
+      process.execPath,
+      [resolve('bin/keel.js'), 'check', id, '--config', configPath],
+      { env: { ...process.env, KEEL_LOG_LEVEL: 'warn' }, timeout: 60_000 },
+      (error, stdout) => {
+        done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout })
+      },
+    )
+  })
 }
 
 describe('checks.commandDirs in a running Keel', () => {
@@ -102,6 +117,12 @@ describe('checks.commandDirs in a running Keel', () => {
     const fromConfig = await api('POST', '/monitors/from-config/check')
     expect(await fromConfig.json()).toMatchObject({ status: 'up', message: 'OK: admin script' })
     expect(existsSync(join(dir, 'config-ran'))).toBe(true)
+
+    // `keel check` on the host reads the same keel.yaml and refuses the same way.
+    const cli = await keelCheck(join(dir, 'keel.yaml'), 'api-plugin')
+    expect(cli.code).toBe(2)
+    expect(cli.stdout).toMatch(/^api-plugin: DOWN in \d+ms — not run: `command` /)
+    expect(existsSync(join(dir, 'api-ran'))).toBe(false)
 
     const created = await api('POST', '/monitors', {
       id: 'api-again',
