@@ -48,6 +48,7 @@ describe('loadConfig from a file', () => {
       listen: '0.0.0.0:9090',
       publicUrl: 'https://keel.example.org',
       shutdownTimeout: 10_000,
+      trustProxy: [],
     })
     expect(config.store).toEqual({ driver: 'sqlite', path: path.join(fixtures, 'data', 'keel.db') })
     expect(config.retention).toEqual({

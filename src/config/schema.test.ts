@@ -19,7 +19,7 @@ function issuesOf(input: unknown): { path: string; message: string }[] {
 describe('keelConfigSchema', () => {
   it('fills every default into an empty config', () => {
     expect(keelConfigSchema.parse({})).toEqual({
-      server: { listen: '127.0.0.1:8080', shutdownTimeout: 10_000 },
+      server: { listen: '127.0.0.1:8080', shutdownTimeout: 10_000, trustProxy: [] },
       store: { driver: 'sqlite', path: 'keel.db' },
       checks: { refusePrivateTargets: false, commandDirs: [] },
       retention: { raw: 3_600_000, minute: 7_200_000, hour: 7_776_000_000, day: 63_072_000_000 },
