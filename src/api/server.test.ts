@@ -6,6 +6,9 @@ import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApiToken, roleAllows, roles } from '../services/auth.js'
 import type { Role } from '../store/auth.js'
+import { seedPagedIncident } from '../../test/helpers/paging.js'
+import { createSetupLink, createUser } from '../services/users.js'
+import { markDelivered } from '../store/notifications.js'
 import { apiStoreKinds, startApiHarness, type ApiHarness } from './api-harness.js'
 import { errorResponse, installErrorHandling } from './errors.js'
 import { installRouteGuard, routeTable, type RouteEntry } from './route-guard.js'
@@ -395,4 +398,62 @@ describe('errorResponse', () => {
     expect(response.internal).toBe(true)
     expect(JSON.stringify(response.body)).not.toContain('hunter2')
   })
+})
+
+describe.each(apiStoreKinds)('credentials a viewer can read on $name', ({ kind }) => {
+  const key = new Uint8Array(32).fill(5)
+  let h: ApiHarness
+  beforeAll(async () => {
+    if (kind.skipReason) return
+    h = await startApiHarness(kind, { secretKey: key })
+  }, 60_000)
+  afterAll(async () => h?.close())
+
+  it.skipIf(kind.skipReason)(
+    'no GET route answers a viewer with a signed one-click link or a secret token',
+    async () => {
+      // A delivered page with one-click links for alice, and a pending setup link for her.
+      const deps = { db: h.store.db, clock: h.clock }
+      const admin = { name: 'test', role: 'admin' as const }
+      await createUser(deps, admin, { id: 'alice', role: 'responder' })
+      const setup = await createSetupLink(deps, admin, 'alice')
+      const { incidentId, notifications } = await seedPagedIncident({
+        ...deps,
+        channelUrl: 'http://127.0.0.1:9/pager',
+        links: { publicUrl: 'https://keel.example.org', key },
+      })
+      for (const id of notifications) await markDelivered(h.store.db, id, h.clock.now())
+      const secrets = [...Object.values(h.tokens), setup.token]
+      // A token is keel_ and 43 base64url characters (metric names are keel_ and lower case).
+      const credential =
+        /\/a\/[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}|keel_(?=[a-z0-9_-]*[A-Z])[A-Za-z0-9_-]{40,}/
+
+      const found: string[] = []
+      let answered = 0
+      for (const route of routeTable(h.app).filter((r) => r.method === 'GET')) {
+        const urls = new Set([
+          concreteUrl(route.url),
+          concreteUrl(route.url.replace(':id', String(incidentId))),
+        ])
+        for (const url of urls) {
+          const response = await h.app.inject({ method: 'GET', url, headers: h.as('viewer') })
+          if (response.statusCode === 200) answered++
+          const leak =
+            response.body.match(credential)?.[0] ?? secrets.find((t) => response.body.includes(t))
+          if (leak !== undefined) found.push(`GET ${url}: ${leak.slice(0, 40)}…`)
+        }
+      }
+      expect(found).toEqual([])
+      // The walk reached the routes that list what was seeded.
+      expect(answered).toBeGreaterThan(20)
+      const outbox = await h.app.inject({
+        url: '/api/v1/notifications',
+        headers: h.as('viewer'),
+      })
+      expect(outbox.json().items.map((n: { id: string }) => n.id)).toEqual(
+        expect.arrayContaining(notifications),
+      )
+    },
+    120_000,
+  )
 })
