@@ -18,6 +18,7 @@ import {
   insertRunStep,
   listRunSteps,
   setRunCommand,
+  updateRunState,
   updateRunStepOutput,
   type RunDriver,
 } from '../store/runbooks.js'
@@ -49,6 +50,20 @@ run: echo one
 ## Step: second — Leave a mark
 \`\`\`keel-command
 run: touch "$MARK"
+\`\`\`
+`
+
+const hang = `---
+title: Hang
+parameters: [{ name: PIDFILE, required: true }]
+---
+## Step: hang — Hang until stopped
+\`\`\`keel-command
+run: |
+  sleep 1000 &
+  echo $! > "$PIDFILE"
+  wait
+timeout: 10m
 \`\`\`
 `
 
@@ -127,6 +142,7 @@ for (const kind of storeKinds) {
         dir = mkdtempSync(join(tmpdir(), 'keel-recovery-'))
         writeFileSync(join(dir, 'two-steps.md'), twoSteps)
         writeFileSync(join(dir, 'secret.md'), secret)
+        writeFileSync(join(dir, 'hang.md'), hang)
         now = t0
         settings = { paths: [dir], hub: new RunOutputHub(), driver: localRunDriver('node-b') }
       })
@@ -258,6 +274,36 @@ for (const kind of storeKinds) {
           () => !alive(group.shell) && !alive(group.child),
         )
         expect((await getRunbookRunDetail(ctx(alice), run.id)).status).toBe('cancelled')
+      })
+
+      it('stops a step (its whole group) when another node cancels the run in the store', async () => {
+        settings.watchMs = 50
+        const pidfile = join(dir, 'hang-pid')
+        const started = await startRunbookRun(ctx(alice), settings, 'hang', {
+          params: { PIDFILE: pidfile },
+        })
+        if (started.dryRun) throw new Error('expected a run')
+        await until(
+          'the child pid file',
+          () => existsSync(pidfile) && readFileSync(pidfile, 'utf8').endsWith('\n'),
+        )
+        const child = Number(readFileSync(pidfile, 'utf8'))
+        // Another node's cancel reaches this one only through the store.
+        expect(
+          await updateRunState(
+            store.db,
+            started.run.id,
+            { status: 'running', currentStep: 'hang' },
+            { status: 'cancelled', stepsTaken: 0, reason: 'cancelled on node-a' },
+            now,
+          ),
+        ).toBe(true)
+        expect(await started.settled).toMatchObject({ status: 'cancelled' })
+        await until('the cancelled command to die', () => !alive(child))
+        expect(await listRunSteps(store.db, started.run.id)).toMatchObject([
+          { stepId: 'hang', status: 'failed', summary: 'killed by SIGKILL' },
+        ])
+        expect(await getRunLease(store.db, started.run.id)).not.toHaveProperty('leaseOwner')
       })
 
       it('seals secret parameters, shows them as <redacted> everywhere, and passes them only in the environment', async () => {

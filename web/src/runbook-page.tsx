@@ -11,6 +11,8 @@ interface Parameter {
   description?: string
   default?: string | number | boolean
   required: boolean
+  /** Sealed at rest, shown as <redacted>, passed to commands in their environment only. */
+  secret?: boolean
   values?: string[]
 }
 
@@ -302,6 +304,8 @@ export function RunbookPage(props: { name: string; session: Session; search: URL
             ) : (
               <input
                 name={p.name}
+                type={p.secret ? 'password' : 'text'}
+                autoComplete={p.secret ? 'off' : undefined}
                 placeholder={p.default !== undefined ? String(p.default) : ''}
                 value={values[p.name] ?? ''}
                 onChange={(e) => setValues({ ...values, [p.name]: e.target.value })}
