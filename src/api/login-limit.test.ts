@@ -13,6 +13,8 @@ import { buildApi } from './server.js'
 const csrf = { 'x-keel-csrf': '1' }
 const password = 'correct horse battery staple'
 const system = { name: 'system', role: 'admin' as const }
+/** Each test runs up to 40 scrypt checks on a shared machine: allow for it. */
+const scryptHeavy = 120_000
 
 /** The answers' status codes, counted: `{ 401: 5, 429: 35 }`. */
 function tally(codes: number[]): Record<number, number> {
@@ -95,6 +97,7 @@ describe.each(apiStoreKinds)('the login rate limit on $name', ({ kind }) => {
       expect(tally(right.map((a) => a.statusCode))).toEqual({ 429: 40 })
       expect(await passwordChecks('alice')).toBe(5)
     },
+    scryptHeavy,
   )
 
   it.skipIf(kind.skipReason)(
@@ -109,6 +112,7 @@ describe.each(apiStoreKinds)('the login rate limit on $name', ({ kind }) => {
       expect(await passwordChecks('bob')).toBe(5)
       expect((await login('bob', password, '198.51.100.20')).statusCode).toBe(429)
     },
+    scryptHeavy,
   )
 
   it.skipIf(kind.skipReason)('limits one address to 20 failures across user names', async () => {
@@ -148,5 +152,6 @@ describe.each(apiStoreKinds)('the login rate limit on $name', ({ kind }) => {
       }
       expect((await login('dave', password, '192.0.2.9')).statusCode).toBe(429)
     },
+    scryptHeavy,
   )
 })
