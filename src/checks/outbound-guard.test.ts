@@ -1,5 +1,6 @@
-import { lookup, Resolver } from 'node:dns'
+import { getServers, lookup, Resolver, setServers } from 'node:dns'
 import { createServer, type RequestListener, type Server } from 'node:http'
+import { syncBuiltinESMExports } from 'node:module'
 import type { AddressInfo, Socket } from 'node:net'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { startDnsServer, type LoopbackDnsServer } from '../../test/helpers/dns-server.js'
@@ -14,6 +15,9 @@ import {
   type LookupFunction,
 } from './outbound-guard.js'
 import { privateAddressKind } from './private-address.js'
+import { dnsProbe } from './dns.js'
+import { pingProbe } from './ping.js'
+import { postgresProbe } from './postgres.js'
 import { tcpProbe } from './tcp.js'
 
 // Tests cannot reach a public address, so one is simulated: 127.0.0.2 counts as public, every
@@ -415,5 +419,67 @@ describe('which setting governs what', () => {
     expect(outboundGuard('monitors', true)?.setting).toBe("the monitor's refusePrivateTargets")
     configureOutboundGuard({ monitors: true })
     expect(outboundGuard('monitors', false)?.setting).toBe('checks.refusePrivateTargets')
+  })
+})
+
+describe('kinds that do not connect by name themselves', () => {
+  it('the ping binary is given the address the guard checked, never the name', async () => {
+    guardOn()
+    // public.keel.test exists only on the test's DNS server, so the binary could not resolve it.
+    const outcome = await pingProbe.run(
+      pingProbe.configSchema.parse({ host: 'public.keel.test', method: 'icmp', count: 1 }),
+      { signal: new AbortController().signal, timeoutMs: 5_000, conditions: [] },
+    )
+    expect(outcome.message).toMatch(/^ICMP ping public\.keel\.test: 1\/1 replies/)
+    const refused = await pingProbe.run(
+      pingProbe.configSchema.parse({ host: 'internal.keel.test', method: 'icmp', count: 1 }),
+      { signal: new AbortController().signal, timeoutMs: 5_000, conditions: [] },
+    )
+    expect(refused.message).toMatch(
+      /^ICMP ping internal\.keel\.test: refused to connect to internal\.keel\.test \(resolves to 127\.0\.0\.1\): a loopback address; /,
+    )
+  })
+
+  it('a postgres monitor refuses a Unix socket host', async () => {
+    guardOn()
+    const outcome = await postgresProbe.run(
+      postgresProbe.configSchema.parse({
+        url: 'postgres:///keel?host=/var/run/postgresql&user=keel',
+      }),
+      { signal: new AbortController().signal, timeoutMs: 5_000, conditions: [] },
+    )
+    expect(outcome.status).toBe('down')
+    expect(outcome.message).toMatch(
+      /refused to connect to \/var\/run\/postgresql\/\.s\.PGSQL\.5432: a Unix socket address; /,
+    )
+  })
+
+  describe('a dns monitor without a server', () => {
+    let servers: string[]
+    beforeEach(() => {
+      servers = getServers()
+      setServers(['127.0.0.1'])
+      // The probe imports getServers by name; ESM bindings of built-ins follow only when synced.
+      syncBuiltinESMExports()
+    })
+    afterEach(() => {
+      setServers(servers)
+      syncBuiltinESMExports()
+    })
+
+    it('checks the host resolver on another port, and trusts it on port 53', async () => {
+      guardOn()
+      const run = (port: number) =>
+        dnsProbe.run(dnsProbe.configSchema.parse({ query: 'example.org', port }), {
+          signal: AbortSignal.timeout(1_500),
+          timeoutMs: 1_000,
+          conditions: [],
+        })
+      expect((await run(dns.port)).message).toMatch(
+        /^refused to connect to 127\.0\.0\.1: a loopback address; /,
+      )
+      expect(dns.queries.filter((query) => query.name === 'example.org')).toEqual([])
+      expect((await run(53)).message).not.toContain('refused to connect')
+    })
   })
 })
