@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { fingerprint } from '../core/alerts/index.js'
+import { encodeAckLinkPayload } from '../core/escalation/index.js'
 import type { StoreKind } from '../../test/helpers/stores.js'
 import type { Store } from './dialect.js'
 import * as alerts from './alerts.js'
@@ -7,6 +8,7 @@ import * as audit from './audit.js'
 import * as auth from './auth.js'
 import * as channels from './channels.js'
 import * as meta from './meta.js'
+import { rewriteLegacyLinkPayloads } from './migrations/0010-link-grants-token-owners.js'
 import * as monitors from './monitors.js'
 import * as notifications from './notifications.js'
 import * as results from './results.js'
@@ -368,6 +370,74 @@ export function runStoreContract(kind: StoreKind): void {
       expect(
         await notifications.claimDueNotifications(db, 'c', t0 + 30_001, 30_000, 10),
       ).toHaveLength(1)
+    })
+
+    it("keeps a notification's link grant and never stores its signed links", async () => {
+      const { db } = store
+      const grant = { incidentId: 7, recipient: 'alice', actions: ['ack', 'resolve'] as const }
+      const signed = { kind: 'acknowledge' as const, label: 'Ack', url: 'https://k/a/x.y' }
+      await notifications.enqueueNotifications(
+        db,
+        [
+          {
+            channelSlug: 'hook',
+            message: { ...message('g1'), actions: [signed] },
+            linkGrant: { ...grant, actions: [...grant.actions] },
+          },
+          { channelSlug: 'hook', message: message('g2') },
+        ],
+        t0,
+      )
+      const [claimed] = await notifications.claimDueNotifications(db, 'a', t0, 30_000, 1)
+      expect(claimed?.linkGrant).toEqual(grant)
+      const listed = await notifications.listNotifications(db)
+      expect(listed.find((n) => n.id === 'g2')?.linkGrant).toBeUndefined()
+      const rows = await db.selectFrom('notifications').selectAll().execute()
+      expect(JSON.stringify(rows)).not.toContain('/a/')
+
+      // A row queued before migration 0010 carried the signed URLs in its payload.
+      const legacy = (action: 'ack' | 'resolve') =>
+        `https://keel.example.org/a/${encodeAckLinkPayload({ incidentId: 9, user: 'bob', action, expiresAt: t0 })}.c2lnbmF0dXJl`
+      await db
+        .updateTable('notifications')
+        .set({
+          link_grant: null,
+          payload: JSON.stringify({
+            ...message('g2'),
+            actions: [
+              { kind: 'acknowledge', label: 'Acknowledge', url: legacy('ack') },
+              { kind: 'resolve', label: 'Resolve', url: legacy('resolve') },
+            ],
+          }),
+        })
+        .where('id', '=', 'g2')
+        .execute()
+      expect(await rewriteLegacyLinkPayloads(db)).toBe(1)
+      const rewritten = (await notifications.listNotifications(db)).find((n) => n.id === 'g2')
+      expect(rewritten?.linkGrant).toEqual({
+        incidentId: 9,
+        recipient: 'bob',
+        actions: ['ack', 'resolve'],
+      })
+      expect(rewritten?.message).toEqual(message('g2'))
+      expect(
+        JSON.stringify(await db.selectFrom('notifications').selectAll().execute()),
+      ).not.toContain('/a/')
+    })
+
+    it('keeps the owner of an API token', async () => {
+      const { db } = store
+      const base = { role: 'operator' as const, createdAt: t0 }
+      await auth.insertApiToken(db, {
+        id: 'o1',
+        name: 'ci',
+        tokenHash: 'ho1',
+        owner: 'user:alice',
+        ...base,
+      })
+      await auth.insertApiToken(db, { id: 'o2', name: 'old', tokenHash: 'ho2', ...base })
+      expect(await auth.findApiTokenByHash(db, 'ho1')).toMatchObject({ owner: 'user:alice' })
+      expect((await auth.findApiTokenByHash(db, 'ho2'))?.owner).toBeUndefined()
     })
 
     it('stores channels, tokens, users, audit events and meta keys', async () => {
