@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -167,4 +167,91 @@ describe('keel runbook on the command line', () => {
     expect(other.stdout).toContain('approved-and-ran')
     expect(other.stdout).toContain(`Run ${id} succeeded`)
   }, 300_000)
+
+  it('a killed `keel runbook run` leaves an interrupted run: resume kills its leftover group and goes on', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'keel-runbook-killed-'))
+    try {
+      const pids = join(work, 'pids')
+      mkdirSync(pids)
+      mkdirSync(join(work, 'runbooks'))
+      writeFileSync(join(work, 'runbooks', 'long.md'), long)
+      writeFileSync(
+        join(work, 'keel.yaml'),
+        'store: { driver: sqlite, path: keel.db }\nrunbooks: { paths: [runbooks/] }\n',
+      )
+      const cli = spawn(
+        process.execPath,
+        [keel, 'runbook', 'run', 'long', '--param', `PIDS=${pids}`],
+        {
+          cwd: work,
+          env: { ...process.env, KEEL_LOG_LEVEL: 'warn', USER: 'dana' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      )
+      let stdout = ''
+      cli.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+      const exited = new Promise((done) => cli.once('exit', done))
+      await waitFor('the child pid file', () => existsSync(join(pids, 'child')))
+      const id = /Run (\d+) of long started/.exec(stdout)?.[1] as string
+      expect(id).toBeDefined()
+      const shell = Number(readFileSync(join(pids, 'shell'), 'utf8'))
+      const child = Number(readFileSync(join(pids, 'child'), 'utf8'))
+      cli.kill('SIGKILL')
+      await exited
+      expect(alive(shell) && alive(child)).toBe(true)
+
+      const asked = await run(['runbook', 'resume', id], work)
+      expect(asked.code).toBe(2)
+      expect(asked.stderr).toContain(`run ${id} was interrupted at step work`)
+      expect(asked.stderr).toContain('--from next')
+      await waitFor('the leftover group to die', () => !alive(shell) && !alive(child))
+
+      const resumed = await run(['runbook', 'resume', id, '--from', 'next'], work)
+      expect(resumed.code, resumed.stderr).toBe(0)
+      expect(resumed.stdout).toContain(`Run ${id} succeeded`)
+      expect(existsSync(join(pids, 'after'))).toBe(true)
+    } finally {
+      rmSync(work, { recursive: true, force: true })
+    }
+  }, 180_000)
 })
+
+const long = `---
+title: Long
+parameters: [{ name: PIDS, required: true }]
+---
+## Step: work — Work for a long time
+\`\`\`keel-command
+run: |
+  echo $$ > "$PIDS/shell"
+  sleep 1000 &
+  echo $! > "$PIDS/child.tmp"
+  mv "$PIDS/child.tmp" "$PIDS/child"
+  wait
+timeout: 10m
+\`\`\`
+
+## Step: after — After
+\`\`\`keel-command
+run: touch "$PIDS/after"
+\`\`\`
+`
+
+/** Whether a process exists and is not a zombie (a container's init may reap late or never). */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
+  } catch {
+    return false
+  }
+}
+
+/** Waits for a file or a process (polling), up to a bounded deadline. */
+async function waitFor(what: string, test: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!test()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}

@@ -12,6 +12,7 @@ import {
   getRunbookRunDetail,
   listRunbooks,
   localRunDriver,
+  recoverOrphanedRuns,
   resumeRunbookRun,
   RunOutputHub,
   startRunbookRun,
@@ -350,6 +351,8 @@ export function addRunbookCommands(program: Command, deps: RunbookCommandDeps): 
         const ctx = context(store)
         const unsubscribe = live(settings)
         try {
+          // A run whose driver died (a killed `keel runbook run`, a node) is found here too.
+          await recoverOrphanedRuns({ db: store.db, clock }, settings)
           const detail = await getRunbookRunDetail(ctx, id)
           if (detail.status === 'interrupted') {
             if (options.from === undefined) {

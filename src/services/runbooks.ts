@@ -873,6 +873,8 @@ class StepOutput {
     if (text === '') return
     this.emit(text)
     const bytes = Buffer.byteLength(text)
+    // Past the cap the rest is only counted: nothing new to write.
+    if (this.#truncated) return
     if (this.#keptBytes + bytes <= maxStepOutputBytes) {
       this.#kept += text
       this.#keptBytes += bytes

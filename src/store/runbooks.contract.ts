@@ -211,6 +211,8 @@ export function runRunbookStoreContract(kind: StoreKind): void {
       expect(await runs.markRunInterrupted(store.db, fresh, to, t0 + 61, true)).toBe(false)
       expect(await runs.interruptRunSteps(store.db, run.id, t0 + 61, 'interrupted')).toBe(1)
       await runs.updateRunStepOutput(store.db, step, 'too late', false)
+      // The driver that lost its lease finishes late: the step stays interrupted.
+      await runs.finishRunStep(store.db, step, { status: 'failed', finishedAt: t0 + 70 })
       expect(await runs.listRunSteps(store.db, run.id)).toMatchObject([
         { status: 'interrupted', output: 'so far\n', finishedAt: t0 + 61 },
       ])

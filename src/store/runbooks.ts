@@ -353,6 +353,8 @@ export async function finishRunStep(
       output_truncated: result.outputTruncated ? 1 : 0,
     })
     .where('id', '=', id)
+    // A step another node marked interrupted (this one had lost its lease) stays interrupted.
+    .where('status', '=', 'running')
     .execute()
 }
 
