@@ -44,7 +44,8 @@ export async function activityRoutes(app: FastifyInstance, options: { deps: ApiD
       config: { role: 'viewer' },
       schema: {
         summary: 'Notification outbox, newest first',
-        description: 'The latest `limit` messages; older pages are not available yet.',
+        description:
+          'The latest `limit` messages; older pages are not available yet. Messages are shown without their signed one-click links, which are credentials: `linkGrant` says which links the dispatcher signs into the message as it sends it (incident, recipient, actions).',
         tags: ['notifications'],
         querystring: {
           type: 'object',

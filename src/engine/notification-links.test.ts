@@ -9,8 +9,9 @@ import { fingerprint, type AlertEvent } from '../core/alerts/index.js'
 import type { CheckStatus } from '../core/checks/index.js'
 import { executeApply } from '../services/apply.js'
 import { recordHeartbeatPing } from '../services/heartbeats.js'
+import { deleteChannel } from '../store/channels.js'
 import type { Store } from '../store/dialect.js'
-import { getIncident, listIncidents } from '../store/incidents.js'
+import { getIncident, listIncidents, listTimeline } from '../store/incidents.js'
 import { getMonitor, insertMonitor } from '../store/monitors.js'
 import { listAlertGroups } from '../store/noise.js'
 import { listNotifications } from '../store/notifications.js'
@@ -114,6 +115,39 @@ for (const kind of storeKinds) {
           status: 'acknowledged',
           acknowledgedAt: t0 + 2 * minute,
         })
+        // Nobody in particular reads the channel: the link acts as the channel's.
+        const timeline = await listTimeline(store.db, incident!.id)
+        expect(timeline.find((entry) => entry.kind === 'acknowledged')?.by).toBe(
+          'channel:ops-chat via link',
+        )
+      })
+
+      it('a channel link stops working once its channel is deleted from Keel', async () => {
+        await store.db
+          .transaction()
+          .execute((trx) => processAlertEvents(trx, [fire(t0)], { now: t0 }))
+        const [incident] = await listIncidents(store.db, {})
+        await flush(t0 + minute, { publicUrl, links })
+        const resolve = (await messages())[0]!.actions!.find((a) => a.kind === 'resolve')!.url
+        await deleteChannel(store.db, 'ops-chat')
+        const app = await buildApi({
+          db: store.db,
+          clock,
+          log: pino({ level: 'silent' }),
+          metrics: createMetrics(),
+          secretKey: key,
+        })
+        try {
+          const response = await app.inject({
+            method: 'POST',
+            url: resolve.slice(publicUrl.length),
+          })
+          expect(response.statusCode).toBe(403)
+          expect(response.body).toContain('channel ops-chat, which no longer exists')
+        } finally {
+          await app.close()
+        }
+        expect((await getIncident(store.db, incident!.id))?.status).toBe('triggered')
       })
 
       it('a group flush has no links without link settings', async () => {
