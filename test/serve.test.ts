@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pino from 'pino'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { configureOutboundGuard, outboundGuard } from '../src/checks/outbound-guard.js'
 import { startKeel, type RunningKeel } from '../src/cli/start-keel.js'
 import { listAudit } from '../src/store/audit.js'
 import { getMonitor, listMonitors } from '../src/store/monitors.js'
@@ -81,6 +82,40 @@ describe('keel serve', () => {
     expect(keel!.scheduler.size).toBe(2)
     const audit = await listAudit(keel!.store.db, { objectId: 'web' })
     expect(audit[0]).toMatchObject({ actor: 'config', action: 'monitor.create' })
+  })
+
+  it('sets the SSRF guard from keel.yaml at start and on every reload', async () => {
+    try {
+      expect(outboundGuard('monitors')).toBeUndefined()
+      expect(outboundGuard('outbound')).toBeUndefined()
+      const write = (...settings: string[]) =>
+        writeFileSync(join(dir, 'keel.yaml'), [...settings, config(heartbeat)].join('\n'))
+      write('checks: { refusePrivateTargets: true }', 'outbound: { refusePrivateTargets: false }')
+      expect((await keel!.reload()).ok).toBe(true)
+      expect(outboundGuard('monitors')?.setting).toBe('checks.refusePrivateTargets')
+      expect(outboundGuard('outbound')).toBeUndefined()
+      // And at start: a node started on this file guards monitors from its first check.
+      await keel!.stop(1_000)
+      configureOutboundGuard({ monitors: false })
+      keel = await startKeel({
+        configPath: join(dir, 'keel.yaml'),
+        env: {},
+        log,
+        listen: '127.0.0.1:0',
+        nodeId: 'test-node',
+      })
+      expect(outboundGuard('monitors')?.setting).toBe('checks.refusePrivateTargets')
+      expect(outboundGuard('outbound')).toBeUndefined()
+      write('checks: { refusePrivateTargets: true }')
+      expect((await keel!.reload()).ok).toBe(true)
+      expect(outboundGuard('outbound')?.setting).toMatch(/^checks\.refusePrivateTargets, which/)
+      write('outbound: { refusePrivateTargets: true }')
+      expect((await keel!.reload()).ok).toBe(true)
+      expect(outboundGuard('monitors')).toBeUndefined()
+      expect(outboundGuard('outbound')?.setting).toBe('outbound.refusePrivateTargets')
+    } finally {
+      configureOutboundGuard({ monitors: false })
+    }
   })
 
   it('refuses to start on an invalid config and names every problem', async () => {
