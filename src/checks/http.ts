@@ -58,7 +58,7 @@ export const httpConfigSchema = z.object({
   /**
    * Refuse loopback, private, link-local, CGNAT, multicast and unspecified addresses, checked on
    * the resolved address of every connection (redirects too). `checks.refusePrivateTargets` in
-   * keel.yaml turns this on for every HTTP monitor, and a monitor cannot turn it off.
+   * keel.yaml turns this on for every monitor, and a monitor cannot turn it off.
    */
   refusePrivateTargets: z.boolean().optional(),
 })
