@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { storeKinds } from '../../test/helpers/stores.js'
 import { fingerprint, type AlertEvent } from '../core/alerts/index.js'
@@ -12,6 +15,7 @@ import {
   updateCatalogEntity,
 } from './catalog.js'
 import type { Actor, ServiceContext } from './context.js'
+import { RunOutputHub, startRunbookRun } from './runbooks.js'
 import {
   acknowledgeIncident,
   addIncidentNote,
@@ -156,6 +160,39 @@ for (const kind of storeKinds) {
       })
       expect(updated.owner).toBe('dba')
       await deleteCatalogEntity(ctx(dbaOperator), 'db-main')
+    })
+
+    it('lets a team-scoped responder attach a runbook run only to its own team’s incidents', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'keel-team-runbook-'))
+      try {
+        writeFileSync(
+          join(dir, 'look.md'),
+          '---\ntitle: Look\n---\n## Step: look — Look\n- [ ] look\n',
+        )
+        const settings = { paths: [dir], hub: new RunOutputHub() }
+        const processed = await store.db
+          .transaction()
+          .execute((trx) =>
+            processAlertEvents(
+              trx,
+              [
+                firing({ alertname: 'Replication', service: 'db-main', team: 'dba' }),
+                firing({ alertname: 'Latency', service: 'web', team: 'web' }),
+              ],
+              { now: t0 },
+            ),
+          )
+        const [dba, web] = processed.map((p) => p.incident?.incident.id as number)
+        await expect(
+          startRunbookRun(ctx(dbaResponder), settings, 'look', { incidentId: web }),
+        ).rejects.toThrow(/scoped to team dba; incident #\d+ belongs to team web/)
+        const own = await startRunbookRun(ctx(dbaResponder), settings, 'look', { incidentId: dba })
+        expect(own.dryRun).toBe(false)
+        const other = await startRunbookRun(ctx(unscoped), settings, 'look', { incidentId: web })
+        expect(other.dryRun).toBe(false)
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
     })
   })
 }
