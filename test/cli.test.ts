@@ -68,6 +68,37 @@ describe('the keel command', () => {
     expect(result.stderr).toContain('monitors.db.channels[0]')
   })
 
+  it.each([
+    [
+      'monitors',
+      '__proto__',
+      'monitors:\n  __proto__: { type: http, url: "https://example.org", polluted: yes }',
+    ],
+    [
+      'channels',
+      'constructor',
+      'channels:\n  constructor: { type: webhook, url: "https://example.org" }',
+    ],
+    ['users', 'prototype', 'users:\n  prototype: { role: admin }'],
+  ])(
+    'refuses %s keyed by %s in validate and apply, naming the path',
+    async (section, key, text) => {
+      writeFileSync(
+        join(dir, `proto-${key}.yaml`),
+        `store: { driver: sqlite, path: proto.db }\n${text}\n`,
+      )
+      for (const args of [
+        ['validate', '-c', `proto-${key}.yaml`],
+        ['apply', '-f', `proto-${key}.yaml`],
+      ]) {
+        const result = await run(args, dir)
+        expect(result.code).not.toBe(0)
+        expect(result.stderr).toContain(`${section}.${key}`)
+        expect(result.stderr).toContain('reserved')
+      }
+    },
+  )
+
   it('validates, plans, applies, reports status and runs a single check', async () => {
     const config = (monitors: string) =>
       ['store: { driver: sqlite, path: keel.db }', 'monitors:', monitors].join('\n')

@@ -243,6 +243,11 @@ describe.each(apiStoreKinds)('/api/v1/catalog on $name', ({ kind }) => {
         expect(badLink.body).toContain('links')
         expect(badLink.body).toContain('must be an http(s) or mailto: URL')
       }
+      for (const id of ['constructor', 'prototype']) {
+        const reserved = await send('POST', '/api/v1/catalog', { id, kind: 'host' })
+        expect(reserved.statusCode).toBe(400)
+        expect(reserved.body).toContain(`\`${id}\` cannot be a key or id`)
+      }
       const taken = await send('POST', '/api/v1/catalog', { id: 'web', kind: 'website' })
       expect(taken.statusCode).toBe(409)
       // Nothing refused was stored.

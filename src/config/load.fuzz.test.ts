@@ -45,6 +45,22 @@ const asYaml = (value: unknown) => {
   }
 }
 
+/** Every path to a map in `value` (the top level included): where an id or key could go. */
+function mapPaths(value: unknown, at: string[] = []): string[][] {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return []
+  return [at, ...Object.entries(value).flatMap(([key, child]) => mapPaths(child, [...at, key]))]
+}
+
+/** The value with its maps as `Map`s, so `stringify` writes any key, `__proto__` included. */
+function asMaps(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(asMaps)
+  if (typeof value !== 'object' || value === null) return value
+  return new Map(Object.entries(value).map(([key, child]) => [key, asMaps(child)]))
+}
+
+const examplePaths = mapPaths(example)
+const prototypeNames = () => Object.getOwnPropertyNames(Object.prototype).sort()
+
 describe('the config loader under fuzzing', () => {
   it('accepts the example it is mutated from', () => {
     const result = parseConfigText(readFileSync('examples/keel.yaml', 'utf8'), {
@@ -66,6 +82,28 @@ describe('the config loader under fuzzing', () => {
         fc.record({ monitors: fc.dictionary(fc.string(), anyJson) }).map(asYaml),
       ),
     )
+  }, 1_800_000)
+
+  it('refuses __proto__, constructor and prototype as any map key of the example, naming the path, and pollutes nothing', () => {
+    const before = prototypeNames()
+    const property = fc.property(
+      fc.constantFrom(...examplePaths),
+      fc.constantFrom('__proto__', 'constructor', 'prototype'),
+      anyJson,
+      (at, key, value) => {
+        const root = asMaps(example) as Map<string, unknown>
+        let node = root
+        for (const segment of at) node = node.get(segment) as Map<string, unknown>
+        node.set(key, value)
+        const result = parseConfigText(stringify(root), { env, baseDir: 'examples' })
+        expect(result.ok).toBe(false)
+        if (result.ok) return
+        expect(result.issues.map((issue) => issue.path)).toContain([...at, key].join('.'))
+        expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+        expect(prototypeNames()).toEqual(before)
+      },
+    )
+    fc.assert(property, { numRuns: Math.min(runs, 2_000) })
   }, 1_800_000)
 
   it('never throws on text that is hardly YAML at all', async () => {

@@ -371,7 +371,7 @@ describe('loadConfig from a directory', () => {
     })
   })
 
-  it('keeps a __proto__ key as data instead of changing prototypes', async () => {
+  it('refuses a __proto__ key without changing prototypes', async () => {
     await write({
       'a.yaml': 'server: {}\n',
       'b.yaml': 'server:\n  __proto__: { polluted: true }\n',
@@ -380,6 +380,55 @@ describe('loadConfig from a directory', () => {
     expect(issues.map((issue) => issue.path)).toEqual(['server.__proto__'])
     expect(({} as Record<string, unknown>).polluted).toBeUndefined()
   })
+
+  it.each([
+    [
+      'a monitor id',
+      'monitors:\n  __proto__: { type: http, url: "https://x.example", polluted: yes }\n',
+      'monitors.__proto__',
+      2,
+    ],
+    [
+      'a channel id',
+      'channels:\n  constructor: { type: webhook, url: "https://x.example" }\n',
+      'channels.constructor',
+      2,
+    ],
+    [
+      'a catalog entity id',
+      'catalog:\n  entities:\n    prototype: { kind: service }\n',
+      'catalog.entities.prototype',
+      3,
+    ],
+    [
+      'a label name',
+      'monitors:\n  web:\n    type: http\n    url: "https://x.example"\n    labels: { __proto__: { polluted: yes } }\n',
+      'monitors.web.labels.__proto__',
+      5,
+    ],
+    [
+      'a key in a list item',
+      'users:\n  ann: { role: admin, teams: [{ constructor: 1 }] }\n',
+      'users.ann.teams[0].constructor',
+      2,
+    ],
+  ])(
+    'refuses %s that is a prototype key, naming the file, path and line',
+    async (_name, text, at, line) => {
+      await write({ 'a.yaml': 'store: { driver: sqlite, path: keel.db }\n', 'b.yaml': text })
+      const issues = issuesOf(await loadConfig(dir, {}))
+      expect(issues).toEqual([
+        expect.objectContaining({
+          file: path.join(dir, 'b.yaml'),
+          path: at,
+          line,
+          message: expect.stringContaining('are reserved; rename it'),
+        }),
+      ])
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+      expect(Object.prototype).not.toHaveProperty('type')
+    },
+  )
 
   it('replaces lists instead of concatenating them', async () => {
     await write({

@@ -11,6 +11,7 @@ import {
   type Node,
 } from 'yaml'
 import { formatPath, type PathSegment } from '../core/config/index.js'
+import { reservedKeyMessage, reservedKeys } from '../core/reserved-keys.js'
 import { expandEnvInDocument, type Env } from './expand-env.js'
 import { describeZodIssues, formatIssues, type ConfigIssue, type PathIssue } from './issues.js'
 import { withCatalog, type CatalogState } from './catalog.js'
@@ -103,6 +104,26 @@ function containsItself(value: unknown, open = new Set<object>()): boolean {
   const cyclic = children.some((child) => containsItself(child, open))
   open.delete(value)
   return cyclic
+}
+
+/** Every map key in the document that is one of `reservedKeys`, with its path and offset. */
+function reservedKeysIn(
+  node: unknown,
+  segments: PathSegment[] = [],
+): { segments: PathSegment[]; offset?: number }[] {
+  if (isMap(node)) {
+    return node.items.flatMap((pair) => {
+      const key = keyText(pair.key)
+      const at = [...segments, key]
+      if (reservedKeys.has(key)) {
+        return [{ segments: at, offset: (pair.key as Node | null)?.range?.[0] }]
+      }
+      return reservedKeysIn(pair.value, at)
+    })
+  }
+  if (isSeq(node))
+    return node.items.flatMap((item, index) => reservedKeysIn(item, [...segments, index]))
+  return []
 }
 
 /** How far a path reaches into one document, and the offset of the deepest node it reached. */
@@ -206,6 +227,18 @@ function parseSources(texts: readonly SourceText[], env: Env, baseDir?: string):
           column: at?.col,
           path: '',
           message: yamlMessage(error.message),
+        })
+      }
+      continue
+    }
+    const reserved = reservedKeysIn(doc.contents)
+    if (reserved.length > 0) {
+      for (const found of reserved) {
+        const key = String(found.segments.at(-1))
+        issues.push({
+          ...position({ file, doc, lines, value: {} }, found.offset),
+          path: formatPath(found.segments),
+          message: reservedKeyMessage(key),
         })
       }
       continue

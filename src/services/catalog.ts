@@ -32,6 +32,7 @@ import { getIncident, listOpenIncidentLabels } from '../store/incidents.js'
 import { listMonitors } from '../store/monitors.js'
 import { requireTeamAccess } from './auth.js'
 import type { ServiceContext } from './context.js'
+import { isAllowedKey, reservedKeyMessage } from '../core/reserved-keys.js'
 
 /** An entity as the API shows it: stored fields plus its rolled-up health. */
 export interface EntityView extends StoredEntity {
@@ -323,6 +324,11 @@ export async function createCatalogEntity(
       `catalog entity id must be lower-case letters, digits, ".", "_" or "-", starting with a letter or digit, got ${JSON.stringify(id)}`,
       { details: [{ path: 'id', message: 'not a slug' }] },
     )
+  }
+  if (!isAllowedKey(id)) {
+    throw new InputError(`catalog entity ${reservedKeyMessage(id)}`, {
+      details: [{ path: 'id', message: 'reserved' }],
+    })
   }
   const spec = parseSpec(id, body)
   requireOwnerTeam(ctx, id, spec.owner)

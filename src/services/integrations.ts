@@ -43,6 +43,7 @@ import {
 } from '../store/integrations.js'
 import { hashToken } from './auth.js'
 import type { ServiceContext } from './context.js'
+import { isAllowedKey } from '../core/reserved-keys.js'
 
 /** Integration kinds with a format whose alerts can resolve by themselves at a scheduled end. */
 const kindsWithEnds: ReadonlySet<string> = new Set(
@@ -58,9 +59,9 @@ const idPattern = /^[a-z0-9][a-z0-9._-]{0,127}$/
 /** Prometheus label names, so integration labels can be matched like any other. */
 const labelNamePattern = /^[A-Za-z_][A-Za-z0-9_]*$/
 
-const idSchema = z.string().refine((id) => idPattern.test(id), {
+const idSchema = z.string().refine((id) => idPattern.test(id) && isAllowedKey(id), {
   message:
-    'must be a slug: lower-case letters, digits, ".", "_" or "-", starting with a letter or digit, at most 128 characters',
+    'must be a slug: lower-case letters, digits, ".", "_" or "-", starting with a letter or digit, at most 128 characters, and not constructor or prototype',
 })
 
 const integrationLabelsSchema = z.record(

@@ -10,12 +10,14 @@ import {
 import { matchRoutes, routeTreeSchema, type Route, type RouteMatch } from './routing.js'
 import { silencedBy, type Silence } from './silences.js'
 import { isRouteMuted, routeTimeIntervalIssues, timeIntervalsSchema } from './time-intervals.js'
+import { isAllowedKey, reservedKeyMessage } from '../reserved-keys.js'
 
 const idPattern = /^[a-z0-9][a-z0-9_-]*$/
 
 const receiverIdSchema = z
   .string()
   .regex(idPattern, 'receiver ids are lower-case letters, digits, `-` and `_`, such as dba-page')
+  .refine(isAllowedKey, { error: (issue) => reservedKeyMessage(String(issue.input)) })
 
 /**
  * A receiver of the routing tree: the channels its aggregation groups notify (Alertmanager's

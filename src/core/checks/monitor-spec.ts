@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { formatDuration, parseDuration } from '../time.js'
+import { isAllowedKey, reservedKeyMessage } from '../reserved-keys.js'
 
 /** A duration field: a Go-style string (`20s`, `1h30m`) or a number of seconds; parsed to ms. */
 export function durationField(what: string, bounds: { min?: number; max?: number } = {}) {
@@ -43,6 +44,7 @@ export const monitorIdSchema = z
     /^[a-z0-9][a-z0-9._-]{0,127}$/,
     'ids must be lower-case letters, digits, ".", "_" or "-", starting with a letter or digit',
   )
+  .refine(isAllowedKey, { error: (issue) => reservedKeyMessage(String(issue.input)) })
 
 /** Fields every monitor has, whatever its type; each probe adds its own fields beside them. */
 export const monitorCommonShape = {

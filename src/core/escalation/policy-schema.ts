@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { durationField } from '../checks/index.js'
 import { scheduleSchema, timeZoneSchema, type Schedule } from '../oncall/index.js'
 import { parseLabelMatcher } from './label-matcher.js'
+import { isAllowedKey, reservedKeyMessage } from '../reserved-keys.js'
 
 const weekMs = 7 * 86_400_000
 
@@ -12,6 +13,7 @@ export const oncallIdSchema = z
     /^[a-z0-9][a-z0-9._-]{0,127}$/,
     'ids must be lower-case letters, digits, ".", "_" or "-", starting with a letter or digit',
   )
+  .refine(isAllowedKey, { error: (issue) => reservedKeyMessage(String(issue.input)) })
 
 /** A person who can be paged: how to reach them is a list of channel ids. */
 export const oncallUserSchema = z.strictObject({

@@ -2,6 +2,7 @@ import { DateTime } from 'luxon'
 import { z } from 'zod'
 import type { Instant } from '../time.js'
 import { parseClockTime, parseLocalDateTime, zoneOf } from './wall-clock.js'
+import { isAllowedKey, reservedKeyMessage } from '../reserved-keys.js'
 
 /** The days a restriction window can start on, in ISO order (Monday first). */
 export const weekdays = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const
@@ -9,10 +10,13 @@ export const weekdays = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as con
 /** A day of the week as written in a restriction. */
 export type Weekday = (typeof weekdays)[number]
 
-const idSchema = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,127}$/, {
-  error: (issue) =>
-    `ids must be lower-case letters, digits, ".", "_" or "-", starting with a letter or digit, got ${JSON.stringify(issue.input)}`,
-})
+const idSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]{0,127}$/, {
+    error: (issue) =>
+      `ids must be lower-case letters, digits, ".", "_" or "-", starting with a letter or digit, got ${JSON.stringify(issue.input)}`,
+  })
+  .refine(isAllowedKey, { error: (issue) => reservedKeyMessage(String(issue.input)) })
 
 function clockTimeField(field: string) {
   return z.string().refine((text) => parseClockTime(text) !== undefined, {
