@@ -51,6 +51,28 @@ describe('keel user, token and audit commands', () => {
     expect(lines.every((l) => l.actor === 'cli:ops')).toBe(true)
   }, 300_000)
 
+  it("creates tokens owned by the host user or a Keel user and lists each token's owner", async () => {
+    await run(['user', 'add', 'dana', '--role', 'operator'], dir)
+    const own = await run(['token', 'create', '--name', 'host-ci', '--role', 'viewer'], dir)
+    expect(own.stdout).toMatch(/keel_[\w-]{43}/)
+    const dana = await run(
+      ['token', 'create', '--name', 'dana-ci', '--role', 'viewer', '--owner', 'dana'],
+      dir,
+    )
+    expect(dana.stdout).toMatch(/keel_[\w-]{43}/)
+    const nobody = await run(
+      ['token', 'create', '--name', 'x', '--role', 'viewer', '--owner', 'nobody'],
+      dir,
+    )
+    expect(nobody.code).toBe(2)
+    expect(nobody.stderr).toContain('user nobody does not exist')
+
+    const listed = await run(['token', 'list'], dir)
+    expect(listed.stdout.split('\n')[0]).toMatch(/^ID\s+NAME\s+ROLE\s+TEAM\s+OWNER\s+EXPIRES/)
+    expect(listed.stdout).toMatch(/host-ci\s+viewer\s+-\s+cli:ops\s/)
+    expect(listed.stdout).toMatch(/dana-ci\s+viewer\s+-\s+user:dana\s/)
+  }, 300_000)
+
   it('links an OpenID Connect identity to a user and unlinks it, audited', async () => {
     await run(['user', 'add', 'carol', '--role', 'responder'], dir)
     const issuer = 'https://login.example.org/realms/ops'
