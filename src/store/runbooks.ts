@@ -478,13 +478,19 @@ export async function releaseRunLease(db: Executor, id: number, driver: RunDrive
  * process recorded (a group a dead node left behind on its host).
  */
 export async function listRunLeases(db: Executor): Promise<RunLease[]> {
-  const rows = await db
+  // Two indexed lookups rather than one OR, which would scan the whole history of runs.
+  const running = await db
     .selectFrom('runbook_runs')
     .selectAll()
-    .where((eb) => eb.or([eb('status', '=', 'running'), eb('command_pid', 'is not', null)]))
-    .orderBy('id')
+    .where('status', '=', 'running')
     .execute()
-  return rows.map(leaseFromRow)
+  const withCommand = await db
+    .selectFrom('runbook_runs')
+    .selectAll()
+    .where('command_pid', 'is not', null)
+    .where('status', '<>', 'running')
+    .execute()
+  return [...running, ...withCommand].map(leaseFromRow).sort((a, b) => a.id - b.id)
 }
 
 /** The lease and command of one run. */

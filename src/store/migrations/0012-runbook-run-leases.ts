@@ -22,10 +22,16 @@ export function runbookRunLeasesMigration(_dialect: Dialect): Migration {
       // a leftover group from an unrelated process that reuses the pid.
       await db.schema.alterTable('runbook_runs').addColumn('command_pid', 'integer').execute()
       await db.schema.alterTable('runbook_runs').addColumn('command_started', 'text').execute()
+      // Every node looks for orphans every few seconds: running runs, and runs with a command.
       await db.schema
         .createIndex('runbook_runs_status')
         .on('runbook_runs')
         .columns(['status', 'lease_until'])
+        .execute()
+      await db.schema
+        .createIndex('runbook_runs_command')
+        .on('runbook_runs')
+        .columns(['command_pid'])
         .execute()
     },
   }
