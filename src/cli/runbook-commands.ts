@@ -382,7 +382,7 @@ export function addRunbookCommands(program: Command, deps: RunbookCommandDeps): 
     .action(async (id: string, options: { config: string; reason?: string }) => {
       await withRunbooks(options.config, async (store, settings) => {
         const run = await cancelRunbookRun(context(store), id, options.reason, settings)
-        report(run, out)
+        out(`Run ${run.id} cancelled${run.reason ? `: ${run.reason}` : ''}`)
       })
     })
 }
