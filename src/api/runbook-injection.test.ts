@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { isFinished } from '../core/runbooks/index.js'
+import { isFinished, type RunStatus } from '../core/runbooks/index.js'
 import { RunOutputHub, type RunOutputEvent } from '../services/runbooks.js'
 import { apiStoreKinds, startApiHarness, type ApiHarness } from './api-harness.js'
 import { routeTable } from './route-guard.js'
@@ -31,7 +31,7 @@ describe.each(apiStoreKinds)(
     let folder: string
     const hub = new RunOutputHub()
     const finished = new Map<number, () => void>()
-    const states = new Map<number, string>()
+    const states = new Map<number, RunStatus>()
 
     beforeAll(async () => {
       if (kind.skipReason) return
