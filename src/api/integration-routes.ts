@@ -21,6 +21,12 @@ const labelsSchema = {
   description: 'Labels added to every alert the integration receives (the sender’s labels win).',
 } as const
 
+const publicStatusSchema = {
+  type: 'boolean',
+  description:
+    'Whether alerts it delivers may put incidents on the public status page; false by default.',
+} as const
+
 const integrationSchema = {
   type: 'object',
   properties: {
@@ -29,6 +35,7 @@ const integrationSchema = {
     name: { type: 'string' },
     labels: labelsSchema,
     disabled: { type: 'boolean' },
+    publicStatus: { type: 'boolean' },
     createdAt: { type: 'integer', description: 'ms since the epoch' },
     updatedAt: { type: 'integer', description: 'ms since the epoch' },
     endpoints: {
@@ -92,6 +99,7 @@ export async function integrationRoutes(app: FastifyInstance, options: { deps: A
             kind: { type: 'string', enum: integrationKinds },
             name: { type: 'string' },
             labels: labelsSchema,
+            publicStatus: publicStatusSchema,
           },
         },
         response: {
@@ -148,6 +156,7 @@ export async function integrationRoutes(app: FastifyInstance, options: { deps: A
             name: { type: 'string' },
             labels: labelsSchema,
             disabled: { type: 'boolean', description: 'A disabled integration answers 403.' },
+            publicStatus: publicStatusSchema,
           },
         },
         response: { 200: { description: 'The integration.', ...integrationSchema }, 404: notFound },

@@ -346,6 +346,59 @@ describe.each(apiStoreKinds)('public status page on $name', ({ kind }) => {
     expect(after.status.indicator).toBe('major_outage')
     expect(after.page.updatedAt).toBe(new Date(h.clock.now()).toISOString())
   })
+
+  it.skipIf(kind.skipReason)(
+    'publishes an ingested alert naming a public monitor only from an integration with publicStatus',
+    async () => {
+      const created = await h.app.inject({
+        method: 'POST',
+        url: '/api/v1/integrations',
+        headers: h.as('admin'),
+        payload: { id: 'outside', kind: 'generic' },
+      })
+      expect(created.statusCode).toBe(201)
+      expect(created.json().publicStatus).toBe(false)
+      const key = created.json().key as string
+      refresh()
+      const before = (await get(statusPageUrls.json)).json()
+      const incidentsBefore = (
+        await h.app.inject({ url: '/api/v1/incidents', headers: h.as('viewer') })
+      ).json().items.length as number
+      const sent = await h.app.inject({
+        method: 'POST',
+        url: `/ingest/generic/${key}`,
+        headers: { 'content-type': 'application/json' },
+        payload: {
+          labels: { alertname: 'ShopDown', monitor: 'shop-api', severity: 'critical' },
+          annotations: { summary: 'Shop API is down, see evil.example' },
+        },
+      })
+      expect(sent.statusCode).toBeLessThan(300)
+      // The alert opened an incident inside Keel, as any alert does.
+      const incidents = (
+        await h.app.inject({ url: '/api/v1/incidents', headers: h.as('viewer') })
+      ).json().items as { id: number }[]
+      expect(incidents.length).toBe(incidentsBefore + 1)
+      refresh()
+      const after = (await get(statusPageUrls.json)).json()
+      expect(after.activeIncidents).toEqual(before.activeIncidents)
+      expect(after.groups).toEqual(before.groups)
+      expect(after.status).toEqual(before.status)
+
+      const allowed = await h.app.inject({
+        method: 'PATCH',
+        url: '/api/v1/integrations/outside',
+        headers: h.as('admin'),
+        payload: { publicStatus: true },
+      })
+      expect(allowed.statusCode).toBe(200)
+      expect(allowed.json().publicStatus).toBe(true)
+      refresh()
+      const published = (await get(statusPageUrls.json)).json()
+      expect(published.activeIncidents).toHaveLength(before.activeIncidents.length + 1)
+      expect(published.activeIncidents[0]).toMatchObject({ components: ['Shop API'] })
+    },
+  )
 })
 
 describe('StatusPageCache', () => {

@@ -76,12 +76,14 @@ const createSchema = z.strictObject({
   kind: z.enum(integrationKinds),
   name: z.string().min(1).max(200).optional(),
   labels: integrationLabelsSchema.optional(),
+  publicStatus: z.boolean().optional(),
 })
 
 const updateSchema = z.strictObject({
   name: z.string().min(1).max(200).optional(),
   labels: integrationLabelsSchema.optional(),
   disabled: z.boolean().optional(),
+  publicStatus: z.boolean().optional(),
 })
 
 /** Where a sender posts for one integration. */
@@ -182,6 +184,8 @@ export async function createIntegration(
   const { id, kind } = parsed.data
   const name = parsed.data.name ?? id
   const labels = parsed.data.labels ?? {}
+  // Off unless asked for: an ingest sender's labels must not speak to the public by default.
+  const publicStatus = parsed.data.publicStatus ?? false
   const key = newKey()
   const now = ctx.clock.now()
   return ctx.db.transaction().execute(async (trx) => {
@@ -192,10 +196,10 @@ export async function createIntegration(
     }
     const integration = await insertIntegration(
       trx,
-      { id, kind, name, labels, keyHash: hashToken(key) },
+      { id, kind, name, labels, keyHash: hashToken(key), publicStatus },
       now,
     )
-    await audit(trx, ctx, 'integration.create', id, { kind, name, labels })
+    await audit(trx, ctx, 'integration.create', id, { kind, name, labels, publicStatus })
     forgetKeys(ctx.db)
     return { integration: view(integration, { key, ...publicUrlOf(ctx) }), key }
   })

@@ -61,12 +61,14 @@ export function runIntegrationsContract(kind: StoreKind): void {
         createdAt: t0,
         updatedAt: t0,
         disabled: false,
+        publicStatus: false,
       })
       await integrations.insertIntegration(
         db,
-        integrationInput('pd', { kind: 'pagerduty', labels: {} }),
+        integrationInput('pd', { kind: 'pagerduty', labels: {}, publicStatus: true }),
         t0,
       )
+      expect(await integrations.getIntegration(db, 'pd')).toMatchObject({ publicStatus: true })
       expect(await integrations.getIntegration(db, 'prom')).toEqual(created)
       expect(await integrations.findIntegrationByKeyHash(db, 'hash-of-pd')).toMatchObject({
         id: 'pd',
@@ -78,10 +80,17 @@ export function runIntegrationsContract(kind: StoreKind): void {
       const updated = await integrations.updateIntegration(
         db,
         'prom',
-        { name: 'Prometheus', labels: { env: 'prod' }, disabled: true, keyHash: 'new-hash' },
+        {
+          name: 'Prometheus',
+          labels: { env: 'prod' },
+          disabled: true,
+          keyHash: 'new-hash',
+          publicStatus: true,
+        },
         t0 + 1,
       )
       expect(updated).toMatchObject({
+        publicStatus: true,
         name: 'Prometheus',
         labels: { env: 'prod' },
         disabled: true,

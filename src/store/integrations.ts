@@ -18,6 +18,8 @@ export interface Integration {
   createdAt: number
   updatedAt: number
   disabled: boolean
+  /** Whether its alerts may put incidents on the public status page (off unless allowed). */
+  publicStatus: boolean
 }
 
 /** One accepted event in the durable inbox. */
@@ -51,6 +53,7 @@ function integrationFromRow(row: Selectable<IntegrationRow>): Integration {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     disabled: row.disabled === 1,
+    publicStatus: Number(row.public_status) === 1,
   }
 }
 
@@ -70,7 +73,14 @@ function eventFromRow(row: Selectable<IngestEventRow>): IngestEvent {
 /** Creates an integration; `keyHash` is the sha256 of its secret key. */
 export async function insertIntegration(
   db: Executor,
-  input: { id: string; kind: IntegrationKind; name: string; labels: Labels; keyHash: string },
+  input: {
+    id: string
+    kind: IntegrationKind
+    name: string
+    labels: Labels
+    keyHash: string
+    publicStatus?: boolean
+  },
   now: number,
 ): Promise<Integration> {
   const row = await db
@@ -84,6 +94,7 @@ export async function insertIntegration(
       created_at: now,
       updated_at: now,
       disabled: 0,
+      public_status: input.publicStatus ? 1 : 0,
     })
     .returningAll()
     .executeTakeFirstOrThrow()
@@ -123,7 +134,13 @@ export async function listIntegrations(db: Executor): Promise<Integration[]> {
 export async function updateIntegration(
   db: Executor,
   id: string,
-  patch: { name?: string; labels?: Labels; disabled?: boolean; keyHash?: string },
+  patch: {
+    name?: string
+    labels?: Labels
+    disabled?: boolean
+    keyHash?: string
+    publicStatus?: boolean
+  },
   now: number,
 ): Promise<Integration | undefined> {
   const row = await db
@@ -133,6 +150,7 @@ export async function updateIntegration(
       ...(patch.name !== undefined ? { name: patch.name } : {}),
       ...(patch.labels !== undefined ? { labels: JSON.stringify(patch.labels) } : {}),
       ...(patch.disabled !== undefined ? { disabled: patch.disabled ? 1 : 0 } : {}),
+      ...(patch.publicStatus !== undefined ? { public_status: patch.publicStatus ? 1 : 0 } : {}),
       ...(patch.keyHash !== undefined ? { key_hash: patch.keyHash } : {}),
     })
     .where('id', '=', id)

@@ -10,6 +10,7 @@ import { accessMigration } from './migrations/0008-access.js'
 import { scheduleOverridesMigration } from './migrations/0009-schedule-overrides.js'
 import { linkGrantsTokenOwnersMigration } from './migrations/0010-link-grants-token-owners.js'
 import { runbookRunLeasesMigration } from './migrations/0012-runbook-run-leases.js'
+import { integrationPublicStatusMigration } from './migrations/0013-integration-public-status.js'
 
 // Migrations are code, named so they sort in order. Never edit one that has shipped: add another.
 // `Kysely<any>` is the documented type for migrations, which must not depend on today's schema.
@@ -252,5 +253,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0009-schedule-overrides': scheduleOverridesMigration(dialect),
     '0010-link-grants-token-owners': linkGrantsTokenOwnersMigration(dialect),
     '0012-runbook-run-leases': runbookRunLeasesMigration(dialect),
+    '0013-integration-public-status': integrationPublicStatusMigration(dialect),
   }
 }

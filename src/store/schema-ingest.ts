@@ -20,6 +20,8 @@ export interface IntegrationRow {
   created_at: number
   updated_at: number
   disabled: number
+  /** 1 when the integration's alerts may put incidents on the public status page (0013). */
+  public_status: Generated<number>
 }
 
 export interface IngestEventRow {

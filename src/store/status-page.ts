@@ -6,6 +6,7 @@ import type {
 } from '../core/statuspage/index.js'
 import { parseJson, type Executor } from './dialect.js'
 import { getMeta } from './meta.js'
+import { integrationKinds } from './integrations.js'
 
 const dayMs = 86_400_000
 /** Raw status code of a `down` result (0 up, 1 degraded, 2 down). */
@@ -138,6 +139,12 @@ export async function listDailyUptime(
   return out
 }
 
+/** True for an alert source written by ingest (`<integration kind>:<integration id>`). */
+function ingestSource(source: string): boolean {
+  const kind = source.slice(0, source.indexOf(':'))
+  return (integrationKinds as readonly string[]).includes(kind)
+}
+
 /**
  * Incidents open now or resolved since `since` (newest 200) whose alerts carry one of the
  * monitors' ids in their `monitor` label or one of their `service` labels, with their public
@@ -161,9 +168,18 @@ export async function listStatusPageIncidents(
   const links = await db
     .selectFrom('incident_alerts')
     .innerJoin('alerts', 'alerts.id', 'incident_alerts.alert_id')
-    .select(['incident_alerts.incident_id', 'alerts.labels'])
+    .select(['incident_alerts.incident_id', 'alerts.labels', 'alerts.source'])
     .where('incident_alerts.incident_id', 'in', ids)
     .execute()
+  const allowed = new Set(
+    (
+      await db
+        .selectFrom('integrations')
+        .select(['id', 'kind'])
+        .where('public_status', '=', 1)
+        .execute()
+    ).map((i) => `${i.kind}:${i.id}`),
+  )
   const byMonitor = new Set(monitors.map((m) => m.id))
   const byService = new Map<string, string[]>()
   for (const m of monitors) {
@@ -172,6 +188,9 @@ export async function listStatusPageIncidents(
   }
   const touched = new Map<number, Set<string>>()
   for (const link of links) {
+    // An ingested alert names a public monitor or service only by its labels, which the sender
+    // writes: it reaches the public page only from an integration allowed to (`publicStatus`).
+    if (ingestSource(link.source) && !allowed.has(link.source)) continue
     const labels = parseJson<Record<string, string>>(link.labels, {})
     const hit = [
       ...(labels.monitor !== undefined && byMonitor.has(labels.monitor) ? [labels.monitor] : []),
