@@ -175,6 +175,110 @@ describe.each(storeKinds)('token owners and the two-person rule on $name', (kind
     },
   )
 
+  /** Alice makes herself a token through the API and opens a browser session with it. */
+  async function aliceToken(payload: {
+    role: string
+    team?: string
+  }): Promise<{ bearer: Record<string, string>; session: Record<string, string> }> {
+    const { cookie } = await aliceWithToken()
+    const created = await app.inject({
+      method: 'POST',
+      url: '/api/v1/tokens',
+      headers: { cookie, ...csrf },
+      payload: { name: `alice-${payload.role}-${payload.team ?? 'all'}`, ...payload },
+    })
+    expect(created.statusCode).toBe(201)
+    const token = created.json().token as string
+    const login = await app.inject({
+      method: 'POST',
+      url: '/api/v1/session',
+      headers: csrf,
+      payload: { token },
+    })
+    expect(login.statusCode).toBe(200)
+    return {
+      bearer: { authorization: `Bearer ${token}` },
+      session: { cookie: String(login.headers['set-cookie']).split(';')[0] as string, ...csrf },
+    }
+  }
+
+  const silence = (headers: Record<string, string>, team: string) =>
+    app.inject({
+      method: 'POST',
+      url: '/api/v1/silences',
+      headers,
+      payload: { matchers: [`team="${team}"`], duration: '1h', comment: 'maintenance' },
+    })
+
+  it.skipIf(kind.skipReason)(
+    'demoting alice demotes her admin token and its session on the next request; promoting her restores them',
+    async () => {
+      const { bearer, session } = await aliceToken({ role: 'admin' })
+      const adminRoute = (headers: Record<string, string>) =>
+        app.inject({ url: '/api/v1/tokens', headers })
+      const viewerRoute = (headers: Record<string, string>) =>
+        app.inject({ url: '/api/v1/monitors', headers })
+      for (const headers of [bearer, session]) {
+        expect((await adminRoute(headers)).statusCode).toBe(200)
+      }
+      await changeUser(deps(), system, 'alice', { role: 'viewer' })
+      for (const headers of [bearer, session]) {
+        const refused = await adminRoute(headers)
+        expect(refused.statusCode).toBe(403)
+        expect(refused.json().error.message).toContain('has role viewer; this needs admin')
+        expect((await viewerRoute(headers)).statusCode).toBe(200)
+        expect((await silence(headers, 'dba')).statusCode).toBe(403)
+      }
+      const shown = await app.inject({ url: '/api/v1/session', headers: session })
+      expect(shown.json()).toMatchObject({ role: 'viewer' })
+      // The token keeps its own role: promoting alice back gives it back, no new token needed.
+      expect((await listTokens(deps())).find((t) => t.name === 'alice-admin-all')).toMatchObject({
+        role: 'admin',
+      })
+      await changeUser(deps(), system, 'alice', { role: 'admin' })
+      for (const headers of [bearer, session]) {
+        expect((await adminRoute(headers)).statusCode).toBe(200)
+      }
+    },
+  )
+
+  it.skipIf(kind.skipReason)(
+    'a token alice made never reaches beyond her team scope: it takes her teams, or keeps its own only while she is in it',
+    async () => {
+      const all = await aliceToken({ role: 'operator' })
+      const web = await aliceToken({ role: 'operator', team: 'web' })
+      for (const { bearer } of [all, web]) {
+        expect((await silence(bearer, 'web')).statusCode).toBe(201)
+      }
+      await changeUser(deps(), system, 'alice', {
+        role: 'operator',
+        teams: [
+          { team: 'dba', role: 'operator' },
+          { team: 'edge', role: 'responder' },
+        ],
+      })
+      for (const headers of [all.bearer, all.session]) {
+        const refused = await silence(headers, 'web')
+        expect(refused.statusCode).toBe(403)
+        expect(refused.json().error.message).toContain('scoped to team dba, edge')
+        expect((await silence(headers, 'dba')).statusCode).toBe(201)
+        // Her role in edge is responder, so the token's is too.
+        expect((await silence(headers, 'edge')).statusCode).toBe(403)
+      }
+      const shown = await app.inject({ url: '/api/v1/session', headers: all.session })
+      expect(shown.json()).toMatchObject({ teams: { dba: 'operator', edge: 'responder' } })
+      // The web token's team is no longer hers: it may change no team's objects.
+      for (const team of ['web', 'dba']) {
+        const refused = await silence(web.bearer, team)
+        expect(refused.statusCode).toBe(403)
+        expect(refused.json().error.message).toContain('scoped to no team')
+      }
+      await changeUser(deps(), system, 'alice', { teams: [{ team: 'web', role: 'operator' }] })
+      expect((await silence(web.bearer, 'web')).statusCode).toBe(201)
+      expect((await silence(all.bearer, 'dba')).statusCode).toBe(403)
+    },
+  )
+
   it.skipIf(kind.skipReason)('refuses a token for a user who cannot own one', async () => {
     await changeUser(deps(), system, 'alice', { disabled: true })
     await expect(

@@ -9,6 +9,7 @@ import {
   getUser,
   insertApiToken,
   listApiTokens,
+  listMemberships,
   revokeApiToken,
   touchApiToken,
   type ApiToken,
@@ -22,6 +23,42 @@ export const roles: readonly Role[] = ['viewer', 'responder', 'operator', 'admin
 /** True when `role` is at least `needed`. */
 export function roleAllows(role: Role, needed: Role): boolean {
   return roles.indexOf(role) >= roles.indexOf(needed)
+}
+
+/** The weaker of two roles. */
+export function weakerRole(a: Role, b: Role): Role {
+  return roles.indexOf(a) <= roles.indexOf(b) ? a : b
+}
+
+/** A token owner's current access: their role, and their team scope (absent when unscoped). */
+export interface OwnerAccess {
+  role: Role
+  teams?: Readonly<Record<string, Role>>
+}
+
+/**
+ * What a token owned by a user may do now: never more than the token or its owner may. The role
+ * is the weaker of the two. The team scope is the narrower: an unscoped owner leaves the token's
+ * own scope; a scoped owner limits an unscoped token to the owner's teams, and a token scoped to
+ * one team keeps that team only while the owner is a member of it (else it is scoped to no team
+ * and may change no team's objects). Each team role is the weakest of the token's role, the
+ * owner's role and the owner's role in that team.
+ */
+export function ownedTokenAccess(
+  token: { role: Role; team?: string | undefined },
+  owner: OwnerAccess,
+): { role: Role; teams?: Record<string, Role> } {
+  const role = weakerRole(token.role, owner.role)
+  if (owner.teams === undefined) {
+    return token.team === undefined ? { role } : { role, teams: { [token.team]: role } }
+  }
+  const kept = Object.entries(owner.teams).filter(
+    ([team]) => token.team === undefined || team === token.team,
+  )
+  return {
+    role,
+    teams: Object.fromEntries(kept.map(([team, teamRole]) => [team, weakerRole(teamRole, role)])),
+  }
 }
 
 /** Throws NotAllowedError unless the actor's role is at least `needed`. */
@@ -50,6 +87,11 @@ export function requireTeamAccess(actor: Actor, needed: Role, object: TeamObject
   if (actor.teams === undefined) return
   const scope = Object.keys(actor.teams)
   const teamList = scope.join(', ')
+  if (scope.length === 0) {
+    throw new NotAllowedError(
+      `${actor.name} is scoped to no team (a user's token whose team the user is no longer a member of) and may change no ${object.type}; ${object.type} ${object.id} needs a caller with ${needed} in ${object.team !== undefined ? `team ${object.team}` : 'its team'}`,
+    )
+  }
   if (object.team === undefined) {
     throw new NotAllowedError(
       `${actor.name} is scoped to team ${teamList} and may only change objects of that team; ${object.type} ${object.id} has no team (set its label team=${scope[0] ?? '<team>'})`,
@@ -239,7 +281,12 @@ export async function authenticateTokenHash(
   if (row.expiresAt !== undefined && row.expiresAt <= now) {
     throw new AuthenticationError(`API token ${row.name} expired`)
   }
-  // A person's tokens work only while the person may: disabling the user disables them.
+  // A person's tokens work only while the person may: disabling the user disables them, and
+  // demoting the user or narrowing their teams narrows them, on every request.
+  let access: { role: Role; teams?: Record<string, Role> } = {
+    role: row.role,
+    ...(row.team !== undefined ? { teams: { [row.team]: row.role } } : {}),
+  }
   if (row.owner?.startsWith('user:') === true) {
     const id = row.owner.slice('user:'.length)
     const owner = await getUser(deps.db, id)
@@ -248,6 +295,15 @@ export async function authenticateTokenHash(
         `API token ${row.name} belongs to user ${id}, who is ${owner ? 'disabled' : 'gone'}; an admin can enable the user (keel user enable ${id}) or give you another token`,
       )
     }
+    // As for the user's own sessions (userActor): admins are never scoped, and a user without
+    // memberships has no scope.
+    const memberships = owner.role === 'admin' ? [] : await listMemberships(deps.db, id)
+    access = ownedTokenAccess(row, {
+      role: owner.role,
+      ...(memberships.length > 0
+        ? { teams: Object.fromEntries(memberships.map((m) => [m.team, m.role])) }
+        : {}),
+    })
   }
   const name = `token:${row.name}`
   // Record use at most once a minute per token, so reads do not become a write and an audit
@@ -267,10 +323,10 @@ export async function authenticateTokenHash(
   }
   return {
     name,
-    role: row.role,
+    role: access.role,
     tokenId: row.id,
     ...(row.owner !== undefined ? { person: row.owner } : {}),
-    ...(row.team !== undefined ? { teams: { [row.team]: row.role } } : {}),
+    ...(access.teams !== undefined ? { teams: access.teams } : {}),
     ...(source ? { source } : {}),
   }
 }
