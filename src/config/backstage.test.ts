@@ -92,6 +92,21 @@ describe('parseBackstageCatalog', () => {
     expect(result.entities).toEqual([])
   })
 
+  it.each([
+    ['__proto__', 'must be a name of letters'],
+    ['constructor', 'cannot be a key or id: __proto__, constructor and prototype are reserved'],
+    ['prototype', 'cannot be a key or id: __proto__, constructor and prototype are reserved'],
+  ])('refuses an entity named %s', (name, message) => {
+    const result = parseBackstageCatalog(
+      `apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: { name: ${name} }\nspec: { type: service, owner: team-db }\n`,
+      'evil.yaml',
+    )
+    expect(result.entities).toEqual([])
+    expect(result.errors).toEqual([expect.stringContaining(`metadata.name`)])
+    expect(result.errors[0]).toContain(message)
+    expect(({} as Record<string, unknown>).type).toBeUndefined()
+  })
+
   it('reports YAML syntax errors with their line', () => {
     const result = parseBackstageCatalog('kind: [unclosed\n', 'bad.yaml')
     expect(result.errors[0]).toMatch(/^bad\.yaml:\d+:\d+: document 1: Flow sequence/)

@@ -1,5 +1,6 @@
 import { parseAllDocuments } from 'yaml'
 import { entitySpecSchema, type Entity, type EntityKind } from '../core/catalog/index.js'
+import { isAllowedKey, reservedKeyMessage } from '../core/reserved-keys.js'
 
 /** A Backstage Group, kept as a team name an entity's owner can point at. */
 export interface BackstageTeam {
@@ -145,6 +146,10 @@ export function parseBackstageCatalog(text: string, file: string): BackstageImpo
       result.errors.push(
         `${where} (${kind}): metadata.name must be a name of letters, digits, ".", "_" or "-", got ${JSON.stringify(name)}`,
       )
+      return
+    }
+    if (!isAllowedKey(name.toLowerCase())) {
+      result.errors.push(`${where} (${kind}): metadata.name ${reservedKeyMessage(name)}`)
       return
     }
     const meta = metadata as UnknownRecord
