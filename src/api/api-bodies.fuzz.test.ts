@@ -221,7 +221,7 @@ const routes: FuzzedRoute[] = [
     route: '/api/v1/integrations/:id',
     prepare: async () => '/api/v1/integrations/fuzz-integration',
     valid: () => ({ name: 'Renamed', labels: { team: 'db' } }),
-    seeds: [{ disabled: true }],
+    seeds: [{ disabled: true }, { publicStatus: true }],
   },
   {
     name: 'integration key rotation',
@@ -235,6 +235,10 @@ const routes: FuzzedRoute[] = [
     method: 'POST',
     route: '/api/v1/catalog',
     valid: () => ({ id: 'db-main', kind: 'database', name: 'Main database', dependsOn: [] }),
+    seeds: [
+      { id: 'constructor', kind: 'host' },
+      { id: 'wiki', kind: 'host', links: [{ title: 'x', url: 'javascript:alert(1)' }] },
+    ],
   },
   {
     name: 'catalog entity update',
