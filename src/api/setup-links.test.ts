@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { setPassword } from '../services/users.js'
 import { listAudit } from '../store/audit.js'
 import { apiStoreKinds, startApiHarness, type ApiHarness } from './api-harness.js'
 
@@ -83,6 +84,37 @@ describe.each(apiStoreKinds)('one-time setup links on $name', ({ kind }) => {
       const changes = await listAudit(h.store.db, { action: 'user.password', objectId: 'gina' })
       expect(changes).toHaveLength(1)
       expect((await login('gina', 'the password gina chose')).statusCode).toBe(200)
+    },
+  )
+
+  it.skipIf(kind.skipReason)(
+    'ends every unused link when an admin sets the password: the link cannot reset it later',
+    async () => {
+      const link = await newUser('hana')
+      const set = await h.app.inject({
+        method: 'POST',
+        url: '/api/v1/users/hana/password',
+        headers: h.as('admin'),
+        payload: { password: 'the password the admin set' },
+      })
+      expect(set.statusCode).toBe(204)
+      expect((await h.app.inject({ url: `/api/v1/setup/${link}` })).statusCode).toBe(404)
+      expect((await use(link, 'the password of whoever kept the link')).statusCode).toBe(404)
+      expect((await login('hana', 'the password of whoever kept the link')).statusCode).toBe(401)
+      expect((await login('hana', 'the password the admin set')).statusCode).toBe(200)
+      const [change] = await listAudit(h.store.db, { action: 'user.password', objectId: 'hana' })
+      expect(change?.details).toMatchObject({ setupLinksEnded: 1 })
+    },
+  )
+
+  it.skipIf(kind.skipReason)(
+    'ends every unused link when the user sets their own password without one',
+    async () => {
+      const link = await newUser('ivan')
+      const ivan = { name: 'user:ivan', role: 'viewer' as const, user: 'ivan' }
+      await setPassword({ db: h.store.db, clock: h.clock }, ivan, 'ivan', 'the password ivan chose')
+      expect((await use(link, 'the password of whoever kept the link')).statusCode).toBe(404)
+      expect((await login('ivan', 'the password ivan chose')).statusCode).toBe(200)
     },
   )
 })

@@ -170,7 +170,7 @@ export async function userRoutes(
     {
       config: { role: 'admin' },
       schema: {
-        summary: 'Set a user’s password (revokes their sessions)',
+        summary: 'Set a user’s password (ends their sessions and unused setup links)',
         tags,
         body: {
           type: 'object',

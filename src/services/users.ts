@@ -221,7 +221,11 @@ export async function changeUser(
   })
 }
 
-/** Sets a user's password (admin, or the setup link) and ends all their sessions. */
+/**
+ * Sets a user's password without a setup link (an admin, or the user) and ends all their
+ * sessions and every setup link still unused, so a link handed out earlier cannot reset the
+ * password just set.
+ */
 export async function setPassword(
   deps: UserDeps,
   actor: Actor,
@@ -235,7 +239,11 @@ export async function setPassword(
     await userOrThrow(trx, id)
     await updateUser(trx, id, { passwordHash: hash }, now)
     const revoked = await revokeUserSessions(trx, id, now)
-    await audit(trx, actor, now, 'user.password', id, { sessionsRevoked: revoked })
+    const linksEnded = await endOtherSetupLinks(trx, id, undefined, now)
+    await audit(trx, actor, now, 'user.password', id, {
+      sessionsRevoked: revoked,
+      ...(linksEnded > 0 ? { setupLinksEnded: linksEnded } : {}),
+    })
   })
 }
 

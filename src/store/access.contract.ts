@@ -192,6 +192,14 @@ export function runAccessContract(kind: StoreKind): void {
       expect(await sessions.endOtherSetupLinks(db, 'alice', 'a3', t0 + 1)).toBe(1)
       expect(await sessions.peekSetupLink(db, 'a4', t0 + 1)).toBeUndefined()
       expect(await sessions.peekSetupLink(db, 'b1', t0 + 1)).toBe('bob')
+      // A password set without a link ends every link of that user, and only theirs.
+      await link('a5')
+      await link('c1', 'carol')
+      expect(await sessions.endOtherSetupLinks(db, 'alice', undefined, t0 + 2)).toBe(1)
+      expect(await sessions.peekSetupLink(db, 'a5', t0 + 2)).toBeUndefined()
+      expect(await sessions.peekSetupLink(db, 'b1', t0 + 2)).toBe('bob')
+      expect(await sessions.peekSetupLink(db, 'c1', t0 + 2)).toBe('carol')
+      expect(await sessions.endOtherSetupLinks(db, 'alice', undefined, t0 + 2)).toBe(0)
     })
 
     it('uses a setup link once and never after it expires', async () => {

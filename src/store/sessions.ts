@@ -232,19 +232,20 @@ export async function clearLoginFailures(
 
 /**
  * Ends every unused setup link of a user but `keep` (a link just made or just used), so only the
- * newest link can set the password; returns how many ended. An ended link is marked used.
+ * newest link can set the password, or every one when `keep` is undefined (a password set
+ * without a link); returns how many ended. An ended link is marked used.
  */
 export async function endOtherSetupLinks(
   db: Executor,
   username: string,
-  keep: string,
+  keep: string | undefined,
   now: number,
 ): Promise<number> {
   const result = await db
     .updateTable('setup_links')
     .set({ used_at: now })
     .where('username', '=', username)
-    .where('id_hash', '!=', keep)
+    .$if(keep !== undefined, (qb) => qb.where('id_hash', '!=', keep as string))
     .where('used_at', 'is', null)
     .executeTakeFirst()
   return Number(result.numUpdatedRows)
