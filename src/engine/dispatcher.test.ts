@@ -58,6 +58,9 @@ interface ObservedDb {
   claims: number
   /** The dispatcher reads the next due time only when a pass has ended and it arms its timer. */
   dueReads: number
+  /** Those reads answered, and what the last one returned: the loop sleeps until then. */
+  dueAnswers: number
+  lastDue?: number | undefined
   onClaim?: () => void
 }
 
@@ -68,9 +71,10 @@ interface ObservedDb {
 function observe(db: Db): ObservedDb {
   const mentions = (node: RootOperationNode, name: string) =>
     JSON.stringify(node).includes(`"name":"${name}"`)
-  const observed: ObservedDb = { db, claims: 0, dueReads: 0 }
+  const observed: ObservedDb = { db, claims: 0, dueReads: 0, dueAnswers: 0 }
+  const dueQueries = new WeakSet<object>()
   const plugin: KyselyPlugin = {
-    transformQuery({ node }) {
+    transformQuery({ node, queryId }) {
       if (!mentions(node, 'notifications')) return node
       if (node.kind === 'UpdateQueryNode' && mentions(node, 'lease_owner')) {
         if (mentions(node, 'attempts')) {
@@ -79,10 +83,16 @@ function observe(db: Db): ObservedDb {
         }
       } else if (node.kind === 'SelectQueryNode' && JSON.stringify(node).includes('"func":"min"')) {
         observed.dueReads++
+        dueQueries.add(queryId)
       }
       return node
     },
-    async transformResult({ result }) {
+    async transformResult({ result, queryId }) {
+      if (dueQueries.has(queryId)) {
+        const due = (result.rows[0] as { due?: unknown } | undefined)?.due
+        observed.lastDue = due === null || due === undefined ? undefined : Number(due)
+        observed.dueAnswers++
+      }
       return result
     },
   }
@@ -360,12 +370,11 @@ for (const kind of storeKinds) {
       expect(await claimDueNotifications(store.db, 'dead-node', t, leaseMs, 10)).toHaveLength(10)
 
       const b = startDispatcher({ owner: 'node-b' })
-      await until('the first pass to end', () => b.observed.dueReads > 0)
-      const claimsWhenIdle = b.observed.claims
-      // Nothing may happen before the lease expires: no delivery, and no polling in a loop.
-      await new Promise((resolve) => setTimeout(resolve, 300))
+      await until('the first pass to end and arm its timer', () => b.observed.dueAnswers > 0)
+      // Nothing may happen before the lease expires: the pass delivered nothing, and the loop
+      // armed its timer for the lease's end (no polling in a loop before it).
       expect(receiver.requests).toHaveLength(0)
-      expect(b.observed.claims).toBe(claimsWhenIdle)
+      expect(b.observed.lastDue).toBe(t + leaseMs)
 
       t += leaseMs - 1
       await pass(b)
