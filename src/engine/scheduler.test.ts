@@ -12,6 +12,7 @@ import { listAlerts } from '../store/alerts.js'
 import { upsertChannel } from '../store/channels.js'
 import type { Store } from '../store/dialect.js'
 import { getMonitor, insertMonitor } from '../store/monitors.js'
+import { listNotifications } from '../store/notifications.js'
 import { listResults, listStateChanges } from '../store/results.js'
 import { Dispatcher } from './dispatcher.js'
 import { Scheduler } from './scheduler.js'
@@ -136,7 +137,8 @@ for (const kind of storeKinds) {
 
     it('turns a failing target into one DOWN notification and its recovery into one resolved notification', async () => {
       const monitor = await addHttpMonitor('web')
-      await startEngine().scheduler.start()
+      const { scheduler, dispatcher } = startEngine()
+      await scheduler.start()
       await waitFor(
         'web up',
         async () => (await getMonitor(store.db, 'web'))?.runtime.state === 'up',
@@ -178,8 +180,19 @@ for (const kind of storeKinds) {
       expect(
         (await listResults(store.db, monitor.id, { limit: 1000 })).some((r) => r.status === 'down'),
       ).toBe(true)
-      // No extra notifications: exactly one firing and one resolved.
-      await new Promise((r) => setTimeout(r, 300))
+      // No extra notifications: exactly one firing and one resolved. A duplicate would come from
+      // a later check or a second delivery, so wait for two more checks, write them out, let the
+      // dispatcher finish one more pass, then count the outbox and the deliveries.
+      const checked = (await listResults(store.db, monitor.id, { limit: 1000 })).length
+      await waitFor(
+        'two more checks of web',
+        async () =>
+          (await listResults(store.db, monitor.id, { limit: 1000 })).length >= checked + 2,
+      )
+      await scheduler.flush()
+      dispatcher.nudge()
+      await dispatcher.idle()
+      expect(await listNotifications(store.db, { limit: 100 })).toHaveLength(2)
       expect(receiver.requests).toHaveLength(2)
     })
 
