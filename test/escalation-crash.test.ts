@@ -200,8 +200,10 @@ describe.each(storeKinds)('escalation across a crash on $name', (kind) => {
         async () => (await getEscalation(db, incidentId))?.status === 'exhausted',
         30_000,
       )
-      // Any duplicate delivery would follow within a dispatcher pass; give it time to show.
-      await new Promise((r) => setTimeout(r, 2_000))
+      // A duplicate delivery could only come from this node's dispatcher: stop it gracefully
+      // (it finishes what it claimed, then exits), so every delivery there will be is in.
+      third.process.kill('SIGTERM')
+      expect(await third.exited).toBe(0)
 
       const steps = await listEscalationSteps(db, { incidentId })
       expect(steps.map((s) => [s.level, s.status, s.attempts])).toEqual([
