@@ -94,6 +94,9 @@ for (const kind of storeKinds) {
       await cleanup()
     })
 
+    /** Which node checked which monitor, in order, for the tests of two nodes. */
+    const checkedBy: { owner: string; monitor: string }[] = []
+
     function startEngine(owner = 'node-a') {
       const dispatcher = new Dispatcher({ db: store.db, clock, log, owner, pollIntervalMs: 200 })
       const scheduler = new Scheduler({
@@ -106,6 +109,7 @@ for (const kind of storeKinds) {
         flushIntervalMs: 50,
         defaultChannels: () => ['hook'],
         onTransitions: () => dispatcher.nudge(),
+        onCheck: ({ monitor }) => checkedBy.push({ owner, monitor: monitor.slug }),
       })
       running.push(scheduler, dispatcher)
       dispatcher.start()
@@ -257,21 +261,26 @@ for (const kind of storeKinds) {
     })
 
     it('runs each monitor on one node when two nodes share the store', async () => {
-      const monitors = []
+      const monitors: Awaited<ReturnType<typeof addHttpMonitor>>[] = []
       for (let i = 0; i < 6; i++) monitors.push(await addHttpMonitor(`m${i}`, { interval: '2s' }))
       const a = startEngine('node-a').scheduler
       const b = startEngine('node-b').scheduler
       await a.start()
       await b.start()
       expect(a.size + b.size).toBe(6)
-      await new Promise((r) => setTimeout(r, 4_500))
-      await a.flush()
-      await b.flush()
+      // Two checks of every monitor: each must come from one node, never from both.
+      const checksOf = (slug: string) => checkedBy.filter((c) => c.monitor === slug)
+      await waitFor('two checks of every monitor', async () =>
+        monitors.every((m) => checksOf(m.slug).length >= 2),
+      )
+      // Stopping lets running checks finish and writes them out, so results and checks agree.
+      await a.stop()
+      await b.stop()
       for (const m of monitors) {
+        const checks = checksOf(m.slug)
+        expect(new Set(checks.map((c) => c.owner)).size, `monitor ${m.slug}`).toBe(1)
         const results = await listResults(store.db, m.id, { limit: 100 })
-        // Over 4.5 s at a 2 s interval: 2 or 3 checks, never the doubled count two owners would give.
-        expect(results.length, `monitor ${m.slug}`).toBeGreaterThanOrEqual(2)
-        expect(results.length, `monitor ${m.slug}`).toBeLessThanOrEqual(3)
+        expect(results.length, `monitor ${m.slug}`).toBe(checks.length)
       }
     })
 
