@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { alive } from './helpers/processes.js'
 
 const keel = resolve('bin/keel.js')
 // Each command is a fresh process (several seconds on a busy machine), hence the long timeouts.
@@ -236,16 +237,6 @@ timeout: 10m
 run: touch "$PIDS/after"
 \`\`\`
 `
-
-/** Whether a process exists and is not a zombie (a container's init may reap late or never). */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
-  } catch {
-    return false
-  }
-}
 
 /** Waits for a file or a process (polling), up to a bounded deadline. */
 async function waitFor(what: string, test: () => boolean, timeoutMs = 30_000): Promise<void> {

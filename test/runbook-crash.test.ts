@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import { alive } from './helpers/processes.js'
 import { createApiToken } from '../src/services/auth.js'
 import { openStore, type StoreLocation } from '../src/store/dialect.js'
 import {
@@ -33,16 +34,6 @@ timeout: 10m
 run: touch "$PIDS/after"
 \`\`\`
 `
-
-/** Whether a process exists and is not a zombie (a container's init may reap late or never). */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
-  } catch {
-    return false
-  }
-}
 
 interface RunView {
   status: string

@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { alive } from '../../test/helpers/processes.js'
 import { storeKinds } from '../../test/helpers/stores.js'
 import { secretFieldsOf } from '../config/redact.js'
 import { NotAllowedError } from '../core/errors.js'
@@ -81,16 +82,6 @@ run: |
   echo "token=$TOKEN"
 \`\`\`
 `
-
-/** Whether a process exists and is not a zombie (a container's init may reap late or never). */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
-  } catch {
-    return false
-  }
-}
 
 async function until(what: string, test: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs

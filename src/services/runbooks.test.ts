@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { alive } from '../../test/helpers/processes.js'
 import { freshLocation } from '../../test/helpers/stores.js'
 import { listAudit } from '../store/audit.js'
 import { openStore, type Store } from '../store/dialect.js'
@@ -129,16 +130,6 @@ autoRun: { enabled: true, maxRunsPerHour: 2 }
 run: echo restarted
 \`\`\`
 `,
-}
-
-/** Whether a process exists and is not a zombie (a container's init may reap late or never). */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
-  } catch {
-    return false
-  }
 }
 
 const actor = (name: string, role: Actor['role']): Actor => ({ name, role })
